@@ -1,0 +1,151 @@
+package status
+
+import (
+	"slices"
+	"time"
+)
+
+// Decide is the whole notification policy: given the previous record of a number (nil if it was
+// never seen), one observation of it and the policy, it returns the next record and the
+// notifications now due. It never marks anything sent: call MarkSent for each notification
+// once it was delivered, so that an undelivered one is decided again by the next run, and a
+// delivered one never is.
+func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
+	var r Record
+	if prev != nil {
+		r = prev.clone()
+	}
+	now := o.At
+	prevStatus := r.Status
+	if o.Status != NotFound || r.ID == "" {
+		r.Number = o.Number // a vanished number keeps the description it had
+	}
+	r.Status, r.StatusMessage, r.CheckedAt = o.Status, o.Message, now
+
+	if o.Status != InProgress {
+		r.InProgressSince, r.StuckSentAt = time.Time{}, time.Time{}
+	}
+	if o.Status != Failed {
+		if r.Episode.Open() {
+			r.Episode.EndedAt = now
+		}
+	}
+
+	var out []Notification
+	switch o.Status {
+	case Failed:
+		if !r.Episode.Open() {
+			r.Episode = newEpisode(&r, now, p)
+		}
+		out = failedNotes(&r, o, p)
+	case InProgress:
+		if prevStatus != InProgress || r.InProgressSince.IsZero() {
+			r.InProgressSince, r.StuckSentAt = now, time.Time{}
+		}
+		if r.StuckSentAt.IsZero() && now.Sub(r.InProgressSince) >= p.StuckAfter {
+			n := note(EventStuck, &r, o)
+			n.InProgressSince = r.InProgressSince
+			out = append(out, n)
+		}
+	case Claimed:
+		switch {
+		case r.Episode == nil:
+		case p.NotifyRecovery && r.Episode.Announced() && prevStatus != NotFound:
+			out = append(out, episodeNote(EventRecovered, &r, o))
+		default:
+			r.Episode = nil // nothing was announced, or the number came back as a new claim
+		}
+	case NotFound:
+		// Gone after FAILED (or during a retry of it): presumably released. Gone after CLAIMED
+		// is a release by the owner, not an expiry.
+		if e := r.Episode; e != nil && e.ExpiredSentAt.IsZero() && prevStatus != Claimed {
+			out = append(out, episodeNote(EventExpired, &r, o))
+		}
+	}
+	if o.Status != Failed {
+		r.NotFailedAt = now
+	}
+	return r, out
+}
+
+// newEpisode bounds the deadline of a FAILED episode that starts at now (see Basis).
+func newEpisode(r *Record, now time.Time, p Policy) *Episode {
+	if !r.NotFailedAt.IsZero() {
+		return &Episode{FailedSince: now, Deadline: r.NotFailedAt.Add(p.RetryWindow), Basis: BasisTransition}
+	}
+	return &Episode{FailedSince: now, Deadline: now.Add(p.RetryWindow), Basis: BasisFirstObservation}
+}
+
+// failedNotes is what an open FAILED episode owes at o.At: FAILED until delivered; EXPIRED once
+// at or past the deadline; before it, the nearest reminder that came due since the last
+// announcement (earlier ones are covered by it, so a late run never sends a burst).
+func failedNotes(r *Record, o Observation, p Policy) []Notification {
+	e, now := r.Episode, o.At
+	var out []Notification
+	if !e.Announced() {
+		out = append(out, episodeNote(EventFailed, r, o))
+	}
+	if !now.Before(e.Deadline) {
+		if e.ExpiredSentAt.IsZero() {
+			out = append(out, episodeNote(EventExpired, r, o))
+		}
+		return out
+	}
+	if !e.Announced() {
+		return out // FAILED itself states the deadline and the time left
+	}
+	last := e.FailedSentAt
+	if e.RemindedAt.After(last) {
+		last = e.RemindedAt
+	}
+	offsets := slices.Clone(p.Reminders)
+	slices.Sort(offsets) // nearest to the deadline first
+	for _, off := range offsets {
+		at := e.Deadline.Add(-off)
+		if at.After(last) && !at.After(now) {
+			n := episodeNote(EventReminder, r, o)
+			n.Reminder = off
+			return append(out, n)
+		}
+	}
+	return out
+}
+
+func note(ev Event, r *Record, o Observation) Notification {
+	return Notification{
+		Event:         ev,
+		Number:        r.Number,
+		Status:        o.Status,
+		StatusMessage: o.Message,
+		ObservedAt:    o.At,
+	}
+}
+
+func episodeNote(ev Event, r *Record, o Observation) Notification {
+	n := note(ev, r, o)
+	n.FailedSince, n.RetryDeadline, n.Basis = r.Episode.FailedSince, r.Episode.Deadline, r.Episode.Basis
+	return n
+}
+
+// MarkSent records in r that n was delivered, so that Decide does not produce it again.
+func (r *Record) MarkSent(n Notification) {
+	switch n.Event {
+	case EventStuck:
+		r.StuckSentAt = n.ObservedAt
+	case EventRecovered:
+		r.Episode = nil
+	case EventFailed, EventReminder, EventExpired:
+		e := r.Episode
+		if e == nil || !e.FailedSince.Equal(n.FailedSince) {
+			return // a different episode: nothing to mark
+		}
+		switch n.Event {
+		case EventFailed:
+			e.FailedSentAt = n.ObservedAt
+		case EventReminder:
+			e.RemindedAt = n.ObservedAt
+		default:
+			e.ExpiredSentAt = n.ObservedAt
+		}
+	}
+}

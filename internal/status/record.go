@@ -1,0 +1,97 @@
+package status
+
+import "time"
+
+// Policy is the configured timing of notifications.
+type Policy struct {
+	// RetryWindow is how long Connect keeps a FAILED number before releasing it (one day).
+	RetryWindow time.Duration
+	// Reminders are offsets before the deadline at which to remind, each in (0, RetryWindow).
+	Reminders []time.Duration
+	// StuckAfter is the IN_PROGRESS age that raises STUCK.
+	StuckAfter time.Duration
+	// NotifyRecovery sends RECOVERED when an announced FAILED number becomes CLAIMED.
+	NotifyRecovery bool
+}
+
+// DefaultPolicy is DESIGN.md's defaults.
+func DefaultPolicy() Policy {
+	return Policy{
+		RetryWindow:    24 * time.Hour,
+		Reminders:      []time.Duration{6 * time.Hour, time.Hour},
+		StuckAfter:     30 * time.Minute,
+		NotifyRecovery: true,
+	}
+}
+
+// Record is the state kept for one number between runs.
+type Record struct {
+	Number
+
+	// Status and StatusMessage are what the latest check saw.
+	Status        Status `json:"status,omitempty" dynamodbav:"status,omitempty"`
+	StatusMessage string `json:"statusMessage,omitempty" dynamodbav:"statusMessage,omitempty"`
+	// CheckedAt is the latest successful check.
+	CheckedAt time.Time `json:"checkedAt" dynamodbav:"checkedAt"`
+	// NotFailedAt is the latest check that saw the number not FAILED: t_prev of the
+	// transition deadline basis.
+	NotFailedAt time.Time `json:"notFailedAt,omitzero" dynamodbav:"notFailedAt,omitempty"`
+
+	// InProgressSince is the first check of the current IN_PROGRESS spell; StuckSentAt is set
+	// once STUCK was delivered for that spell.
+	InProgressSince time.Time `json:"inProgressSince,omitzero" dynamodbav:"inProgressSince,omitempty"`
+	StuckSentAt     time.Time `json:"stuckSentAt,omitzero" dynamodbav:"stuckSentAt,omitempty"`
+
+	// Episode is the current FAILED episode, or one that ended and still owes RECOVERED; nil
+	// when there is none.
+	Episode *Episode `json:"episode,omitempty" dynamodbav:"episode,omitempty"`
+
+	// Version is the store's optimistic lock: a save succeeds only over the version it read.
+	Version int64 `json:"version" dynamodbav:"version"`
+	// ClaimedBy and ClaimUntil mark a run that is publishing this record's notifications:
+	// other runs leave the record alone until ClaimUntil, so that one notification is never
+	// sent twice by runs that overlap.
+	ClaimedBy  string    `json:"claimedBy,omitempty" dynamodbav:"claimedBy,omitempty"`
+	ClaimUntil time.Time `json:"claimUntil,omitzero" dynamodbav:"claimUntil,omitempty"`
+}
+
+// Episode is one FAILED episode: from the first check that saw the number FAILED until it is
+// seen not FAILED (or gone), plus what has been announced about it.
+type Episode struct {
+	FailedSince time.Time `json:"failedSince" dynamodbav:"failedSince"`
+	Deadline    time.Time `json:"retryDeadline" dynamodbav:"retryDeadline"`
+	Basis       Basis     `json:"deadlineBasis" dynamodbav:"deadlineBasis"`
+	// EndedAt is the first check that saw the number leave FAILED; zero while open.
+	EndedAt time.Time `json:"endedAt,omitzero" dynamodbav:"endedAt,omitempty"`
+
+	FailedSentAt  time.Time `json:"failedSentAt,omitzero" dynamodbav:"failedSentAt,omitempty"`
+	RemindedAt    time.Time `json:"remindedAt,omitzero" dynamodbav:"remindedAt,omitempty"`
+	ExpiredSentAt time.Time `json:"expiredSentAt,omitzero" dynamodbav:"expiredSentAt,omitempty"`
+}
+
+// Open reports whether the number is still in this episode (not yet seen leaving FAILED).
+func (e *Episode) Open() bool { return e != nil && e.EndedAt.IsZero() }
+
+// Announced reports whether FAILED was delivered for this episode.
+func (e *Episode) Announced() bool { return e != nil && !e.FailedSentAt.IsZero() }
+
+// Retired reports whether there is nothing left to watch or say about this number: it is gone
+// from Connect and any FAILED episode it had has been reported EXPIRED.
+func (r *Record) Retired() bool {
+	return r.Status == NotFound && (r.Episode == nil || !r.Episode.ExpiredSentAt.IsZero())
+}
+
+// Claimed reports whether another run than `by` holds the record at `now`.
+func (r *Record) ClaimedByOther(by string, now time.Time) bool {
+	return r.ClaimedBy != "" && r.ClaimedBy != by && now.Before(r.ClaimUntil)
+}
+
+// clone returns a deep copy, so that Decide never changes its input.
+func (r *Record) clone() Record {
+	c := *r
+	if r.Episode != nil {
+		e := *r.Episode
+		c.Episode = &e
+	}
+	return c
+}

@@ -1,0 +1,92 @@
+// Package status is phonewatch's domain: what Amazon Connect says about a phone number, how that
+// is validated, and the pure decision of which notifications a check produces. It imports nothing
+// of AWS, so every rule here is testable without a network.
+package status
+
+import (
+	"time"
+)
+
+// Status is the claim status of a phone number as Connect reports it, plus NotFound for a number
+// that Connect no longer knows (ResourceNotFoundException): presumably released.
+type Status string
+
+// The statuses Connect returns, and the one phonewatch adds for a vanished number.
+const (
+	Claimed    Status = "CLAIMED"
+	InProgress Status = "IN_PROGRESS"
+	Failed     Status = "FAILED"
+	NotFound   Status = "NOT_FOUND"
+)
+
+// Event names a notification. The values are the public contract (message attribute `event`).
+type Event string
+
+// The notifications of DESIGN.md.
+const (
+	EventFailed    Event = "FAILED"
+	EventReminder  Event = "REMINDER"
+	EventExpired   Event = "EXPIRED"
+	EventRecovered Event = "RECOVERED"
+	EventStuck     Event = "STUCK"
+)
+
+// Basis says how a retry deadline was bounded, since Connect reports no failure time.
+type Basis string
+
+const (
+	// BasisTransition: seen not-FAILED at an earlier check, so the failure happened after that
+	// check and the deadline (that check + window) is never later than the real one.
+	BasisTransition Basis = "transition"
+	// BasisFirstObservation: FAILED at first sight; the deadline (now + window) is an upper bound.
+	BasisFirstObservation Basis = "first-observation"
+)
+
+// Number is what identifies a phone number and where it belongs: the descriptive part of
+// Connect's ClaimedPhoneNumberSummary, kept in state so that a notification about a vanished
+// number can still name it.
+type Number struct {
+	ID          string `json:"phoneNumberId" dynamodbav:"phoneNumberId"`
+	ARN         string `json:"phoneNumberArn,omitempty" dynamodbav:"phoneNumberArn,omitempty"`
+	E164        string `json:"phoneNumber,omitempty" dynamodbav:"phoneNumber,omitempty"`
+	CountryCode string `json:"countryCode,omitempty" dynamodbav:"countryCode,omitempty"`
+	Type        string `json:"numberType,omitempty" dynamodbav:"numberType,omitempty"`
+	Description string `json:"description,omitempty" dynamodbav:"description,omitempty"`
+	TargetARN   string `json:"targetArn,omitempty" dynamodbav:"targetArn,omitempty"`
+	InstanceID  string `json:"instanceId,omitempty" dynamodbav:"instanceId,omitempty"`
+}
+
+// Observation is one validated check of one number at one time.
+type Observation struct {
+	Number
+	Status  Status
+	Message string // Connect's PhoneNumberStatus.Message, word for word (may be empty)
+	At      time.Time
+}
+
+// Gone is the observation of a number that Connect answered ResourceNotFound for.
+func Gone(n Number, at time.Time) Observation {
+	return Observation{Number: n, Status: NotFound, At: at}
+}
+
+// Notification is one message to send: everything rendering needs, decided by Decide.
+type Notification struct {
+	Event         Event
+	Number        Number
+	Status        Status // the status seen at ObservedAt (NOT_FOUND for a vanished number)
+	StatusMessage string
+	ObservedAt    time.Time
+
+	// FAILED episode facts: set for FAILED, REMINDER, EXPIRED and RECOVERED.
+	FailedSince   time.Time
+	RetryDeadline time.Time
+	Basis         Basis
+	// Reminder is the REMINDERS offset this reminder stands for (REMINDER only).
+	Reminder time.Duration
+
+	// InProgressSince is set for STUCK.
+	InProgressSince time.Time
+}
+
+// TimeLeft is the time from the observation to the retry deadline (negative once past).
+func (n Notification) TimeLeft() time.Duration { return n.RetryDeadline.Sub(n.ObservedAt) }
