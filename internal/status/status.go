@@ -4,6 +4,7 @@
 package status
 
 import (
+	"errors"
 	"time"
 )
 
@@ -90,3 +91,7 @@ type Notification struct {
 
 // TimeLeft is the time from the observation to the retry deadline (negative once past).
 func (n Notification) TimeLeft() time.Duration { return n.RetryDeadline.Sub(n.ObservedAt) }
+
+// ErrNotFound is what a source returns (wrapped) when Connect answers ResourceNotFoundException:
+// the number is gone, which Decide turns into EXPIRED if it was FAILED.
+var ErrNotFound = errors.New("phone number not found")
