@@ -16,7 +16,7 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 		r = prev.clone()
 	}
 	now := o.At
-	prevStatus := r.Status
+	prevStatus, prevSpell := r.Status, r.InProgressSince
 	if o.Status != NotFound || r.ID == "" {
 		r.Number = o.Number // a vanished number keeps the description it had
 	}
@@ -56,16 +56,40 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 			r.Episode = nil // nothing was announced, or the number came back as a new claim
 		}
 	case NotFound:
-		// Gone after FAILED (or during a retry of it): presumably released. Gone after CLAIMED
-		// is a release by the owner, not an expiry.
-		if e := r.Episode; e != nil && e.ExpiredSentAt.IsZero() && prevStatus != Claimed {
-			out = append(out, episodeNote(EventExpired, &r, o))
+		// Gone while FAILED (or during the retry that followed it): presumably released, so
+		// EXPIRED. Gone after the number was seen CLAIMED again is a release by the owner, not
+		// an expiry: the episode is dropped, as a RECOVERED still owed for it can no longer be
+		// true, and the record can retire.
+		if e := r.Episode; e != nil && e.ExpiredSentAt.IsZero() {
+			if vanishedFailed(e, prevStatus, prevSpell) {
+				out = append(out, episodeNote(EventExpired, &r, o))
+			} else {
+				r.Episode = nil
+			}
 		}
 	}
 	if o.Status != Failed {
 		r.NotFailedAt = now
 	}
 	return r, out
+}
+
+// vanishedFailed reports whether a number now gone was, at its previous check, still in the
+// FAILED episode e or in the retry that directly followed it, so that EXPIRED is owed for e.
+// prevStatus and prevSpell are the previous check's status and IN_PROGRESS spell start. An
+// episode that survives a gone check is one whose EXPIRED was owed, so a later gone check
+// retries it.
+func vanishedFailed(e *Episode, prevStatus Status, prevSpell time.Time) bool {
+	switch prevStatus {
+	case Failed, NotFound:
+		return true
+	case InProgress:
+		// The retry began at the very check that ended the episode; a spell that began later
+		// followed a CLAIMED check, i.e. a recovery.
+		return prevSpell.Equal(e.EndedAt)
+	default:
+		return false
+	}
 }
 
 // newEpisode bounds the deadline of a FAILED episode that starts at now (see Basis).
