@@ -81,7 +81,7 @@ func (r *Record) Retired() bool {
 	return r.Status == NotFound && (r.Episode == nil || !r.Episode.ExpiredSentAt.IsZero())
 }
 
-// Claimed reports whether another run than `by` holds the record at `now`.
+// ClaimedByOther reports whether a run other than `by` holds the record at `now`.
 func (r *Record) ClaimedByOther(by string, now time.Time) bool {
 	return r.ClaimedBy != "" && r.ClaimedBy != by && now.Before(r.ClaimUntil)
 }

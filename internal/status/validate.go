@@ -57,14 +57,21 @@ func invalid(field, value, rule string) error {
 	return &ValidationError{Field: field, Value: Quote(value, 40), Rule: rule}
 }
 
-// Quote returns s as a Go-quoted string of at most max characters (plus an ellipsis), so that
-// any input, however long or full of control characters, is safe in one log line.
+// Quote returns s as a Go-quoted string of at most limit characters (plus an ellipsis when cut),
+// so that any input, however long or full of control characters, is safe in one log line. An
+// invalid UTF-8 byte counts as one character and stays visible as \xNN, as strconv.Quote
+// shows it, rather than turning into U+FFFD.
 func Quote(s string, limit int) string {
-	if utf8.RuneCountInString(s) > limit {
-		r := []rune(s)
-		return strconv.Quote(string(r[:limit])) + "…"
+	limit = max(limit, 0)
+	if utf8.RuneCountInString(s) <= limit {
+		return strconv.Quote(s)
 	}
-	return strconv.Quote(s)
+	cut := 0
+	for range limit {
+		_, size := utf8.DecodeRuneInString(s[cut:])
+		cut += size
+	}
+	return strconv.Quote(s[:cut]) + "…"
 }
 
 // Validate turns a summary into an observation made at `at`, or says what is wrong with it.
