@@ -30,6 +30,11 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 			r.Episode.EndedAt = now
 		}
 	}
+	if prevStatus == NotFound && o.Status != NotFound {
+		// Back after it was gone: a new claim of the number, so whatever its old episode
+		// still owed (EXPIRED, RECOVERED) is no longer true.
+		r.Episode = nil
+	}
 
 	var out []Notification
 	switch o.Status {
@@ -50,10 +55,10 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 	case Claimed:
 		switch {
 		case r.Episode == nil:
-		case p.NotifyRecovery && r.Episode.Announced() && prevStatus != NotFound:
+		case p.NotifyRecovery && r.Episode.Announced():
 			out = append(out, episodeNote(EventRecovered, &r, o))
 		default:
-			r.Episode = nil // nothing was announced, or the number came back as a new claim
+			r.Episode = nil // nothing was announced, or recovery is not to be announced
 		}
 	case NotFound:
 		// Gone while FAILED (or during the retry that followed it): presumably released, so

@@ -375,6 +375,24 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "gone number back through IN_PROGRESS to CLAIMED: a new claim, no RECOVERED",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 2 * h, status: IP},
+				{at: 3 * h, status: C},
+			},
+		},
+		{
+			name: "gone with EXPIRED lost, back IN_PROGRESS, gone again: the old EXPIRED is no longer owed",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 1 * h, status: G, lost: true, want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 2 * h, status: IP},
+				{at: 3 * h, status: G},
+			},
+		},
+		{
 			name: "RECOVERED on FAILED->CLAIMED after FAILED was delivered, once",
 			steps: []step{
 				{at: 0, status: C},
