@@ -1,0 +1,284 @@
+package notify
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// The Amazon Q Developer in chat applications (formerly AWS Chatbot) custom notification, the
+// SNS `https` key. What its documentation ("Custom notifications using Amazon Q Developer in chat
+// applications", event schema and parameter details) says, as found for this code:
+//   - required: version "1.0" and source "custom"; everything else is optional;
+//   - content: textType (only "client-markdown" is supported: rendered in the chat platform's
+//     own markdown, Slack's mrkdwn for Slack), title and description (both markdown, emojis
+//     allowed), nextSteps and keywords (lists of strings);
+//   - metadata: threadId (notifications with the same threadId are grouped in one thread when
+//     the channel allows it), summary, eventType, relatedResources (list), additionalContext
+//     (string map, usable by custom actions).
+//
+// The stored excerpts of that page did not include its table of length limits; public users of
+// the schema cut the title at 250 and the description at 8,000 characters, and we stay within
+// those (maxTitle, maxDescription) by construction, with a handful of short nextSteps and
+// keywords.
+const (
+	maxTitle       = 250
+	maxDescription = 8000
+	maxKeyword     = 30
+)
+
+// chatbotMessage is the custom notification's event schema (the part phonewatch uses).
+type chatbotMessage struct {
+	Version  string          `json:"version"`
+	Source   string          `json:"source"`
+	Content  chatbotContent  `json:"content"`
+	Metadata chatbotMetadata `json:"metadata"`
+}
+
+type chatbotContent struct {
+	TextType    string   `json:"textType"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	NextSteps   []string `json:"nextSteps,omitempty"`
+	Keywords    []string `json:"keywords,omitempty"`
+}
+
+type chatbotMetadata struct {
+	ThreadID          string            `json:"threadId"`
+	Summary           string            `json:"summary"`
+	EventType         string            `json:"eventType"`
+	RelatedResources  []string          `json:"relatedResources,omitempty"`
+	AdditionalContext map[string]string `json:"additionalContext,omitempty"`
+}
+
+// Chatbot is n as an Amazon Q Developer custom notification for Slack (or Teams): an emoji and
+// the subject as title, the facts and the deadline as description, the commands as nextSteps.
+// Every value that comes from Connect is markdown-escaped (see md), so that a message or a
+// description full of *, _, `, <!channel> or line breaks shows as written and cannot format,
+// mention or break the rest of the notification. Threads group all notifications of one number.
+func Chatbot(n status.Notification) ([]byte, error) {
+	tag, num, rest := subjectParts(n)
+	// The emoji is ours and stays unescaped; the rest is printable ASCII, escaped all the same.
+	title := emoji(n.Event) + " *" + md(tag, 40) + "* " + md(strings.TrimSpace(num+" "+rest), maxTitle-100)
+
+	msg := chatbotMessage{
+		Version: "1.0",
+		Source:  "custom",
+		Content: chatbotContent{
+			TextType:    "client-markdown",
+			Title:       title,
+			Description: chatbotDescription(n),
+			Keywords:    keywords(n),
+		},
+		Metadata: chatbotMetadata{
+			ThreadID:          threadID(n.Number),
+			Summary:           Subject(n),
+			EventType:         string(n.Event),
+			RelatedResources:  nonEmpty(n.Number.ARN, n.Number.TargetARN),
+			AdditionalContext: additionalContext(n),
+		},
+	}
+	for _, s := range nextSteps(n) {
+		step := md(s.say, 600)
+		if s.cmd != "" {
+			step += " " + code(s.cmd, 1200)
+		}
+		msg.Content.NextSteps = append(msg.Content.NextSteps, step)
+	}
+	b, err := marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("render chat notification for %s %s: %w", n.Event, n.Number.ID, err)
+	}
+	return b, nil
+}
+
+// chatbotDescription is the body: the number, its status in Connect's words, the deadline and
+// how far to trust it, the IDs. Its parts are budgeted so that it never exceeds maxDescription.
+func chatbotDescription(n status.Notification) string {
+	var lines []string
+	add := func(label, value string) { lines = append(lines, "*"+label+":* "+value) }
+
+	number := md(displayNumber(n.Number), 100)
+	if n.Number.Description != "" {
+		number += " — " + md(n.Number.Description, 1500)
+	}
+	add("Number", number)
+	st := md(string(n.Status), 60)
+	if n.StatusMessage != "" {
+		st += " — Connect says: " + md(n.StatusMessage, 2000)
+	}
+	add("Status", st)
+
+	deadline := n.RetryDeadline.UTC().Format(textTime)
+	switch n.Event {
+	case status.EventFailed, status.EventReminder, status.EventExpired:
+		if n.Event == status.EventReminder {
+			add("Reminder", "due "+human(n.Reminder)+" before the deadline")
+		}
+		add("Retry deadline", deadline+" (*"+timeLeft(n.TimeLeft())+"* at the check)")
+		add("Deadline basis", md(string(n.Basis), 60)+" — "+basisShort(n))
+	case status.EventRecovered:
+		add("Was FAILED since", n.FailedSince.UTC().Format(textTime)+" (deadline was "+deadline+")")
+	case status.EventStuck:
+		add("IN_PROGRESS since", n.InProgressSince.UTC().Format(textTime)+
+			" ("+human(n.ObservedAt.Sub(n.InProgressSince))+" at the check)")
+	}
+	add("Phone number ID", code(n.Number.ID, 300))
+	if n.Number.TargetARN != "" {
+		add("Target", code(n.Number.TargetARN, 600))
+	}
+	add("Checked at", n.ObservedAt.UTC().Format(textTime))
+	return strings.Join(lines, "\n")
+}
+
+// basisShort is basisExplained in one line, for chat.
+func basisShort(n status.Notification) string {
+	failed := n.FailedSince.UTC().Format(textTime)
+	switch n.Basis {
+	case status.BasisTransition:
+		return "seen not FAILED at an earlier check and FAILED at " + failed +
+			": this is the earliest Connect may release it."
+	case status.BasisFirstObservation:
+		return "first seen FAILED at " + failed +
+			"; it may have failed earlier, so the real deadline may be *earlier* than this upper bound."
+	default:
+		return "unknown basis: treat the deadline as approximate."
+	}
+}
+
+func emoji(e status.Event) string {
+	switch e {
+	case status.EventFailed:
+		return ":rotating_light:"
+	case status.EventReminder:
+		return ":alarm_clock:"
+	case status.EventExpired:
+		return ":x:"
+	case status.EventRecovered:
+		return ":white_check_mark:"
+	case status.EventStuck:
+		return ":hourglass_flowing_sand:"
+	default:
+		return ":information_source:"
+	}
+}
+
+func keywords(n status.Notification) []string {
+	k := []string{"phonewatch"}
+	for _, v := range []string{string(n.Event), string(n.Status), n.Number.CountryCode, n.Number.Type} {
+		if v = md(v, maxKeyword); v != "" && !slices.Contains(k, v) {
+			k = append(k, v)
+		}
+	}
+	return k
+}
+
+// threadID groups a number's notifications in one chat thread: its phone number ID, or its
+// E.164 number when the ID is missing (it should not be).
+func threadID(num status.Number) string {
+	if num.ID != "" {
+		return num.ID
+	}
+	return num.E164
+}
+
+// additionalContext carries the identifiers for custom actions (e.g. a button that runs the
+// describe command), as plain values: they are not rendered as markdown.
+func additionalContext(n status.Notification) map[string]string {
+	c := map[string]string{}
+	for k, v := range map[string]string{
+		"phoneNumberId":  n.Number.ID,
+		"phoneNumber":    n.Number.E164,
+		"phoneNumberArn": n.Number.ARN,
+		"status":         string(n.Status),
+	} {
+		if v != "" {
+			c[k] = v
+		}
+	}
+	if !n.RetryDeadline.IsZero() {
+		c["retryDeadline"] = rfc3339(n.RetryDeadline)
+	}
+	return c
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// mdSpecial are the ASCII characters that format text in Slack's mrkdwn or in Markdown when they
+// appear inside a line: bold, italic, code, strike, links, tables, and the escape itself. They
+// are backslash-escaped, Markdown's own escape; <, > and & are written as the entities Slack
+// requires (&lt; &gt; &amp;), which also defuses Slack's <!channel>, <@user> and <url|text>.
+// Line-start syntax (#, >, -, 1.) cannot occur: values never start a line, and their line breaks
+// are escaped.
+const mdSpecial = "\\*_`~[]|"
+
+// md returns s as markdown that shows s as written and formats nothing: the characters of
+// mdSpecial backslash-escaped, <, > and & as entities, control characters and invalid UTF-8
+// escaped visibly (as visible does). The result is at most budget characters: when s does not
+// fit, it is cut between characters (never inside an escape) and ends with "…".
+func md(s string, budget int) string {
+	var b strings.Builder
+	used := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && size == 1:
+			piece = fmt.Sprintf(`\x%02X`, s[i])
+		case r == '&':
+			piece = "&amp;"
+		case r == '<':
+			piece = "&lt;"
+		case r == '>':
+			piece = "&gt;"
+		case strings.ContainsRune(mdSpecial, r):
+			piece = `\` + string(r)
+		case r != ' ' && !unicode.IsPrint(r):
+			var e strings.Builder
+			writeRuneEscape(&e, r)
+			piece = e.String()
+		default:
+			piece = string(r)
+		}
+		i += size
+		n := utf8.RuneCountInString(piece)
+		// Keep one character for the ellipsis unless this piece ends s.
+		if used+n > budget || (i < len(s) && used+n > budget-1) {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(piece)
+		used += n
+	}
+	return b.String()
+}
+
+// code shows s as an inline code span when it can be one safely (no backtick, no character that
+// Slack treats specially even in code, nothing non-printable), and escaped as md otherwise.
+func code(s string, budget int) string {
+	if s == "" {
+		return "(none)"
+	}
+	safe := utf8.RuneCountInString(s)+2 <= budget && !strings.ContainsAny(s, "`<>&")
+	for _, r := range s {
+		if r == utf8.RuneError || (r != ' ' && !unicode.IsPrint(r)) {
+			safe = false
+		}
+	}
+	if safe {
+		return "`" + s + "`"
+	}
+	return md(s, budget)
+}

@@ -1,0 +1,698 @@
+package notify
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current rendering")
+
+// at parses an RFC 3339 time for fixtures.
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// tollFree is a US toll-free number attached to an instance, as Connect describes it.
+var tollFree = status.Number{
+	ID:          "7f1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d",
+	ARN:         "arn:aws:connect:us-east-1:123456789012:phone-number/7f1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d",
+	E164:        "+18005550100",
+	CountryCode: "US",
+	Type:        "TOLL_FREE",
+	Description: "Support line (EN)",
+	TargetARN:   "arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-3333-4444-555555555555",
+	InstanceID:  "11111111-2222-3333-4444-555555555555",
+}
+
+// london is a GB number whose description and message carry what must be escaped.
+var london = status.Number{
+	ID:          "0a9b8c7d-6e5f-4d3c-2b1a-00ff00ff00ff",
+	ARN:         "arn:aws:connect:eu-west-2:123456789012:phone-number/0a9b8c7d-6e5f-4d3c-2b1a-00ff00ff00ff",
+	E164:        "+442071838750",
+	CountryCode: "GB",
+	Type:        "DID",
+	Description: "Büro London\t*main* line\a",
+	TargetARN:   "arn:aws:connect:eu-west-2:123456789012:traffic-distribution-group/22222222-3333-4444-5555-666666666666",
+}
+
+// goldenCases are the examples a reviewer reads in testdata: one per event and deadline basis.
+var goldenCases = []struct {
+	name string
+	n    status.Notification
+}{
+	{"failed-transition", status.Notification{
+		Event: status.EventFailed, Number: tollFree, Status: status.Failed,
+		StatusMessage: "The phone number could not be claimed. Retry the request.",
+		ObservedAt:    at("2026-11-26T05:40:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
+		Basis: status.BasisTransition,
+	}},
+	{"failed-first-observation", status.Notification{
+		Event: status.EventFailed, Number: london, Status: status.Failed,
+		StatusMessage: "Claim failed: number *unavailable* in [eu-west-2] <!channel>\nsee `docs` & retry",
+		ObservedAt:    at("2026-11-26T05:40:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:40:00Z"),
+		Basis: status.BasisFirstObservation,
+	}},
+	{"reminder", status.Notification{
+		Event: status.EventReminder, Number: tollFree, Status: status.Failed,
+		StatusMessage: "The phone number could not be claimed. Retry the request.",
+		ObservedAt:    at("2026-11-27T04:35:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
+		Basis: status.BasisTransition, Reminder: time.Hour,
+	}},
+	{"expired-still-failed", status.Notification{
+		Event: status.EventExpired, Number: tollFree, Status: status.Failed,
+		StatusMessage: "The phone number could not be claimed. Retry the request.",
+		ObservedAt:    at("2026-11-27T05:40:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
+		Basis: status.BasisTransition,
+	}},
+	{"expired-gone", status.Notification{
+		Event: status.EventExpired, Number: tollFree, Status: status.NotFound,
+		ObservedAt:  at("2026-11-27T08:35:00Z"),
+		FailedSince: at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
+		Basis: status.BasisTransition,
+	}},
+	{"recovered", status.Notification{
+		Event: status.EventRecovered, Number: tollFree, Status: status.Claimed,
+		ObservedAt:  at("2026-11-26T09:10:00Z"),
+		FailedSince: at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
+		Basis: status.BasisTransition,
+	}},
+	{"stuck", status.Notification{
+		Event: status.EventStuck, Number: tollFree, Status: status.InProgress,
+		ObservedAt: at("2026-11-26T05:45:00Z"), InProgressSince: at("2026-11-26T05:00:00Z"),
+	}},
+}
+
+// TestGolden renders every golden case in every form and compares with testdata/<case>.golden
+// (go test -run TestGolden -update rewrites them). JSON is shown indented there; the test also
+// checks that what is sent is compact, valid JSON.
+func TestGolden(t *testing.T) {
+	for _, c := range goldenCases {
+		t.Run(c.name, func(t *testing.T) {
+			machine, err := Machine(c.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			chat, err := Chatbot(c.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, b := range map[string][]byte{"machine": machine, "chatbot": chat} {
+				if !json.Valid(b) || bytes.ContainsRune(b, '\n') {
+					t.Errorf("%s JSON is not compact valid JSON: %s", name, b)
+				}
+			}
+			var got strings.Builder
+			got.WriteString("==== subject ====\n" + Subject(c.n) + "\n")
+			got.WriteString("==== text (SNS keys default, email) ====\n" + Text(c.n))
+			got.WriteString("==== machine JSON (keys sqs, lambda, email-json, firehose; sent compact) ====\n" + indent(t, machine))
+			got.WriteString("==== chatbot JSON (key https; sent compact) ====\n" + indent(t, chat))
+
+			path := filepath.Join("testdata", c.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
+			}
+			if got.String() != string(want) {
+				t.Errorf("rendering differs from %s (go test -run TestGolden -update rewrites it):\n%s", path, got.String())
+			}
+		})
+	}
+}
+
+func indent(t *testing.T, b []byte) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	return out.String() + "\n"
+}
+
+// TestMessageEnvelope checks the MessageStructure=json body: the seven protocol keys, people's
+// keys hold the plain text, programs' keys the machine JSON, https the chat notification.
+func TestMessageEnvelope(t *testing.T) {
+	for _, c := range goldenCases {
+		t.Run(c.name, func(t *testing.T) {
+			body, err := Message(c.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys map[string]string
+			if err := json.Unmarshal([]byte(body), &keys); err != nil {
+				t.Fatalf("message is not a JSON object of strings: %v", err)
+			}
+			machine, _ := Machine(c.n)
+			chat, _ := Chatbot(c.n)
+			want := map[string]string{
+				"default": Text(c.n), "email": Text(c.n),
+				"sqs": string(machine), "lambda": string(machine), "email-json": string(machine), "firehose": string(machine),
+				"https": string(chat),
+			}
+			if len(keys) != len(want) {
+				t.Errorf("keys %v, want exactly %d", keys, len(want))
+			}
+			for k, v := range want {
+				if keys[k] != v {
+					t.Errorf("key %q = %.80q..., want %.80q...", k, keys[k], v)
+				}
+			}
+			if json.Valid([]byte(keys["default"])) {
+				t.Error("the default (plain text) key holds JSON")
+			}
+		})
+	}
+}
+
+// TestMachineFields holds the machine JSON contract: the episode fields exactly for FAILED,
+// REMINDER, EXPIRED and RECOVERED, inProgressSince exactly for STUCK, the identity strings
+// always present (empty when unknown), times RFC 3339 in UTC whatever the input's zone.
+func TestMachineFields(t *testing.T) {
+	nyc := time.FixedZone("EST", -5*3600)
+	for _, c := range []struct {
+		event           status.Event
+		st              status.Status
+		episode, inProg bool
+	}{
+		{status.EventFailed, status.Failed, true, false},
+		{status.EventReminder, status.Failed, true, false},
+		{status.EventExpired, status.Failed, true, false},
+		{status.EventExpired, status.NotFound, true, false},
+		{status.EventRecovered, status.Claimed, true, false},
+		{status.EventStuck, status.InProgress, false, true},
+	} {
+		t.Run(string(c.event)+"-"+string(c.st), func(t *testing.T) {
+			n := status.Notification{
+				Event: c.event, Status: c.st,
+				Number:      status.Number{ID: "id-1", E164: "+18005550100"}, // no ARN, target, ...
+				ObservedAt:  at("2026-11-26T05:40:00Z").In(nyc),
+				FailedSince: at("2026-11-26T05:40:00Z").In(nyc), RetryDeadline: at("2026-11-27T05:35:00Z").In(nyc),
+				Basis: status.BasisTransition, InProgressSince: at("2026-11-26T05:00:00Z").In(nyc),
+			}
+			b, err := Machine(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"schemaVersion", "event", "phoneNumberId", "phoneNumberArn", "phoneNumber",
+				"countryCode", "numberType", "targetArn", "instanceId", "status", "statusMessage", "observedAt"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("%s missing", k)
+				}
+			}
+			for _, k := range []string{"failedSince", "retryDeadline", "deadlineBasis"} {
+				if _, ok := m[k]; ok != c.episode {
+					t.Errorf("%s present=%v, want %v", k, ok, c.episode)
+				}
+			}
+			if _, ok := m["inProgressSince"]; ok != c.inProg {
+				t.Errorf("inProgressSince present=%v, want %v", ok, c.inProg)
+			}
+			if len(m) != 12+3*btoi(c.episode)+btoi(c.inProg) {
+				t.Errorf("unexpected fields: %v", m)
+			}
+			if m["status"] != string(c.st) || m["schemaVersion"] != "1" || m["phoneNumberArn"] != "" {
+				t.Errorf("status/schemaVersion/phoneNumberArn = %v/%v/%q", m["status"], m["schemaVersion"], m["phoneNumberArn"])
+			}
+			if m["observedAt"] != "2026-11-26T05:40:00Z" {
+				t.Errorf("observedAt = %v, want UTC RFC 3339", m["observedAt"])
+			}
+			if c.episode && m["retryDeadline"] != "2026-11-27T05:35:00Z" {
+				t.Errorf("retryDeadline = %v", m["retryDeadline"])
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestSubject pins the subject wording and its rules against ordinary and hostile numbers.
+func TestSubject(t *testing.T) {
+	base := status.Notification{
+		Event: status.EventFailed, Status: status.Failed, Number: tollFree,
+		ObservedAt:    at("2026-11-26T05:40:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"),
+		RetryDeadline: at("2026-11-27T05:35:00Z"), Basis: status.BasisTransition,
+	}
+	with := func(f func(*status.Notification)) status.Notification { n := base; f(&n); return n }
+	long := strings.Repeat("ü\n\x00*", 5000)
+	for _, c := range []struct {
+		name string
+		n    status.Notification
+		want string // exact subject, or "" to check only the rules and wantHas
+		has  []string
+	}{
+		{"failed NANP", base, "[FAILED] +1 800 555 0100 claim failed - retry before 2026-11-27 05:35 UTC", nil},
+		{"failed other country", with(func(n *status.Notification) { n.Number.E164 = "+442071838750" }),
+			"[FAILED] +442071838750 claim failed - retry before 2026-11-27 05:35 UTC", nil},
+		{"failed past deadline", with(func(n *status.Notification) { n.ObservedAt = at("2026-11-28T00:00:00Z") }),
+			"[FAILED] +1 800 555 0100 claim failed - retry deadline 2026-11-27 05:35 UTC may be past", nil},
+		{"no E.164 uses the ID", with(func(n *status.Notification) { n.Number.E164 = "" }),
+			"[FAILED] 7f1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d claim failed - retry before 2026-11-27 05:35 UTC", nil},
+		{"reminder", with(func(n *status.Notification) {
+			n.Event, n.ObservedAt, n.Reminder = status.EventReminder, at("2026-11-27T04:35:00Z"), time.Hour
+		}), "[REMINDER] +1 800 555 0100 still FAILED - 1h left to retry (before 2026-11-27 05:35 UTC)", nil},
+		{"reminder compressed time", with(func(n *status.Notification) {
+			n.Event, n.ObservedAt, n.RetryDeadline = status.EventReminder, at("2026-11-27T05:34:15Z"), at("2026-11-27T05:35:00Z")
+		}), "[REMINDER] +1 800 555 0100 still FAILED - 45s left to retry (before 2026-11-27 05:35 UTC)", nil},
+		{"expired", with(func(n *status.Notification) { n.Event = status.EventExpired }),
+			"[EXPIRED] +1 800 555 0100 retry window over - number presumably released", nil},
+		{"expired gone", with(func(n *status.Notification) { n.Event, n.Status = status.EventExpired, status.NotFound }),
+			"[EXPIRED] +1 800 555 0100 gone from Connect - number presumably released", nil},
+		{"recovered", with(func(n *status.Notification) { n.Event, n.Status = status.EventRecovered, status.Claimed }),
+			"[RECOVERED] +1 800 555 0100 claimed again", nil},
+		{"stuck", with(func(n *status.Notification) {
+			n.Event, n.Status, n.InProgressSince = status.EventStuck, status.InProgress, at("2026-11-26T04:55:00Z")
+		}), "[STUCK] +1 800 555 0100 IN_PROGRESS for 45m", nil},
+		{"description and message never in subject", with(func(n *status.Notification) {
+			n.Number.Description, n.StatusMessage = long, long
+		}), "[FAILED] +1 800 555 0100 claim failed - retry before 2026-11-27 05:35 UTC", nil},
+		{"control characters in the number", with(func(n *status.Notification) { n.Number.E164 = "+1800\r\n555\x000100" }),
+			"", []string{"[FAILED] +1800 555?0100 claim failed"}},
+		{"unicode number and event", with(func(n *status.Notification) {
+			n.Number.E164, n.Event = "+४४२०७१", "FÄILED\n"
+		}), "", []string{"[F?ILED] +?????? "}},
+		{"huge ID, no E.164", with(func(n *status.Notification) { n.Number.E164, n.Number.ID = "", strings.Repeat("x", 500) }),
+			"", []string{"[FAILED] " + strings.Repeat("x", 57) + "..."}},
+		{"long rest is cut after the number, never in it", with(func(n *status.Notification) {
+			n.Event, n.Status = "CUSTOM", status.Status(strings.Repeat("word ", 40))
+		}), "", []string{"[CUSTOM] +1 800 555 0100 word word", "..."}},
+		{"empty event", with(func(n *status.Notification) { n.Event = "" }), "", []string{"[NOTICE] +1 800 555 0100"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := Subject(c.n)
+			checkSubject(t, got)
+			if c.want != "" && got != c.want {
+				t.Errorf("Subject = %q\n          want %q", got, c.want)
+			}
+			for _, h := range c.has {
+				if !strings.Contains(got, h) {
+					t.Errorf("Subject = %q, want it to contain %q", got, h)
+				}
+			}
+		})
+	}
+}
+
+// checkSubject asserts the subject invariants: printable ASCII, at most 99 characters, one line,
+// not empty.
+func checkSubject(t *testing.T, s string) {
+	t.Helper()
+	if s == "" || len(s) > MaxSubjectLen {
+		t.Errorf("subject has %d characters, want 1..%d: %q", len(s), MaxSubjectLen, s)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7E {
+			t.Errorf("subject byte %d is %#x, not printable ASCII: %q", i, s[i], s)
+			return
+		}
+	}
+}
+
+func TestHuman(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"}, {999 * time.Millisecond, "0s"}, {45 * time.Second, "45s"},
+		{90 * time.Second, "1m 30s"}, {45 * time.Minute, "45m"}, {45*time.Minute + 10*time.Second, "45m"},
+		{time.Hour, "1h"}, {5*time.Hour + 40*time.Minute, "5h 40m"},
+		{23*time.Hour + 59*time.Minute + 59*time.Second, "23h 59m"}, {49 * time.Hour, "49h"},
+		{-3 * time.Hour, "3h"},
+	} {
+		if got := human(c.d); got != c.want {
+			t.Errorf("human(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+// TestTextWording checks what the text must say in each situation, beyond the golden examples.
+func TestTextWording(t *testing.T) {
+	failed := goldenCases[0].n
+	with := func(f func(*status.Notification)) status.Notification { n := failed; f(&n); return n }
+	for _, c := range []struct {
+		name    string
+		n       status.Notification
+		has     []string
+		hasNot  []string
+		oneLine string // a line that must appear whole
+	}{
+		{"time left from the observation", failed,
+			[]string{"23h 55m left at the check", "earliest Connect may release it",
+				"aws connect update-phone-number --phone-number-id 7f1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d --target-arn arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-3333-4444-555555555555 --region us-east-1"},
+			nil, ""},
+		{"past deadline is passed, not negative", with(func(n *status.Notification) {
+			n.Event, n.ObservedAt = status.EventExpired, at("2026-11-27T08:35:00Z")
+		}), []string{"passed 3h ago at the check", "search-available-phone-numbers", "--phone-number-prefix +18005550100"},
+			[]string{"-3h", "left at the check"}, ""},
+		{"first observation is an upper bound", with(func(n *status.Notification) { n.Basis = status.BasisFirstObservation }),
+			[]string{"first saw it FAILED at 2026-11-26 05:40:00 UTC", "may be EARLIER than this upper bound"},
+			[]string{"earliest Connect may release it"}, ""},
+		{"compressed time", with(func(n *status.Notification) { n.RetryDeadline = n.ObservedAt.Add(45 * time.Second) }),
+			[]string{"45s left at the check"}, nil, ""},
+		{"message word for word, controls escaped", with(func(n *status.Notification) {
+			n.StatusMessage = "Line one\r\nLine two\a \u202Eevil\u2028 *kept* <kept> \\kept"
+		}), []string{`Line one\u000D\u000ALine two\u0007 \u202Eevil\u2028 *kept* <kept> \kept`}, []string{"\r", "\a", "\u202E"},
+			`Connect's message: Line one\u000D\u000ALine two\u0007 \u202Eevil\u2028 *kept* <kept> \kept`},
+		{"invalid UTF-8 is shown, not dropped", with(func(n *status.Notification) { n.Number.Description = "ok\xff" }),
+			[]string{`Description:       ok\xFF`}, nil, ""},
+		{"unsafe ID is quoted for the shell", with(func(n *status.Notification) { n.Number.ID = "id; rm -rf ~ 'x'" }),
+			[]string{`--phone-number-id 'id; rm -rf ~ '\''x'\'''`}, nil, ""},
+		{"traffic distribution group number is named by ARN", goldenCases[1].n,
+			[]string{"--phone-number-id arn:aws:connect:eu-west-2:123456789012:phone-number/0a9b8c7d-6e5f-4d3c-2b1a-00ff00ff00ff --target-arn arn:aws:connect:eu-west-2:123456789012:traffic-distribution-group/22222222-3333-4444-5555-666666666666 --region eu-west-2"},
+			nil, ""},
+		{"missing target has a placeholder", with(func(n *status.Notification) { n.Number.TargetARN = "" }),
+			[]string{"--target-arn <instance-or-traffic-distribution-group-arn>", "Target:            (none)"}, nil, ""},
+		{"reminder names its offset", goldenCases[2].n, []string{"due 1h before the deadline", "1h left to retry"}, nil, ""},
+		{"stuck gives since and age", goldenCases[6].n,
+			[]string{"IN_PROGRESS since: 2026-11-26 05:00:00 UTC", "Age:               45m at the check"}, nil, ""},
+		{"recovered needs nothing", goldenCases[5].n, []string{"Nothing to do", "CLAIMED again"}, []string{"update-phone-number"}, ""},
+		{"gone says why", goldenCases[4].n, []string{"NOT_FOUND", "ResourceNotFoundException", "describe-phone-number"},
+			[]string{"update-phone-number"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			text := Text(c.n)
+			flat := strings.Join(strings.Fields(text), " ") // phrases may be wrapped across lines
+			for _, h := range c.has {
+				if !strings.Contains(text, h) && !strings.Contains(flat, h) {
+					t.Errorf("text lacks %q:\n%s", h, text)
+				}
+			}
+			for _, h := range c.hasNot {
+				if strings.Contains(text, h) || strings.Contains(flat, h) {
+					t.Errorf("text contains %q:\n%s", h, text)
+				}
+			}
+			if c.oneLine != "" && !strings.Contains("\n"+text+"\n", "\n"+c.oneLine+"\n") {
+				t.Errorf("text lacks the whole line %q:\n%s", c.oneLine, text)
+			}
+			checkText(t, text)
+		})
+	}
+}
+
+// checkText asserts the plain-text invariants: valid UTF-8, no JSON, and no character that could
+// split or disguise it other than its own line breaks.
+func checkText(t *testing.T, text string) {
+	t.Helper()
+	if !utf8.ValidString(text) || json.Valid([]byte(text)) {
+		t.Errorf("text is invalid UTF-8 or JSON: %q", text)
+	}
+	for _, r := range text {
+		if r != '\n' && r != ' ' && !unicode.IsPrint(r) {
+			t.Errorf("text holds raw %U", r)
+			return
+		}
+	}
+}
+
+// TestChatbotEscapes feeds markdown and Slack syntax through the description and the message:
+// it must arrive escaped, never formatting, mentioning or dropped.
+func TestChatbotEscapes(t *testing.T) {
+	n := goldenCases[0].n
+	for _, c := range []struct{ in, want string }{
+		{"*bold* _it_ ~strike~ `code`", `\*bold\* \_it\_ \~strike\~ \` + "`code\\`"},
+		{"<!channel> <@U123> <https://evil.example|click>", "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example\\|click&gt;"},
+		{"[link](https://evil.example) a|b", `\[link\](https://evil.example) a\|b`},
+		{"a & b > c", "a &amp; b &gt; c"},
+		{"back\\slash", `back\\slash`},
+		{"line\nbreak\ttab\u2028", `line\u000Abreak\u0009tab\u2028`},
+		{"déjà vu 🙂", "déjà vu 🙂"},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			for _, field := range []string{"description", "message"} {
+				m := n
+				if field == "description" {
+					m.Number.Description = c.in
+				} else {
+					m.StatusMessage = c.in
+				}
+				var got chatbotMessage
+				b, err := Chatbot(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(b, &got); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(got.Content.Description, c.want) {
+					t.Errorf("%s %q: description lacks %q:\n%s", field, c.in, c.want, got.Content.Description)
+				}
+			}
+		})
+	}
+}
+
+// TestChatbotShape checks the fixed parts of the custom notification schema.
+func TestChatbotShape(t *testing.T) {
+	for _, c := range goldenCases {
+		b, err := Chatbot(c.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m chatbotMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Version != "1.0" || m.Source != "custom" || m.Content.TextType != "client-markdown" {
+			t.Errorf("%s: version/source/textType = %q/%q/%q", c.name, m.Version, m.Source, m.Content.TextType)
+		}
+		if m.Metadata.ThreadID != c.n.Number.ID || m.Metadata.EventType != string(c.n.Event) {
+			t.Errorf("%s: threadId/eventType = %q/%q", c.name, m.Metadata.ThreadID, m.Metadata.EventType)
+		}
+		if len(m.Content.NextSteps) == 0 || m.Content.Title == "" {
+			t.Errorf("%s: no title or next steps", c.name)
+		}
+	}
+}
+
+// TestMdBudget: md never exceeds its budget and never cuts an escape in two.
+func TestMdBudget(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		budget int
+		want   string
+	}{
+		{"abc", 3, "abc"},
+		{"abcd", 3, "ab…"},
+		{"a*b", 4, `a\*b`},
+		{"a*b", 3, "a…"},
+		{"<<", 8, "&lt;&lt;"},
+		{"<<", 7, "&lt;…"},
+		{"\a\a", 11, `\u0007…`},
+		{"", 5, ""},
+	} {
+		got := md(c.in, c.budget)
+		if got != c.want {
+			t.Errorf("md(%q, %d) = %q, want %q", c.in, c.budget, got, c.want)
+		}
+		if utf8.RuneCountInString(got) > c.budget {
+			t.Errorf("md(%q, %d) = %q exceeds the budget", c.in, c.budget, got)
+		}
+	}
+}
+
+// TestAttributes: the four filter attributes, empty ones left out (SNS rejects them).
+func TestAttributes(t *testing.T) {
+	n := goldenCases[0].n
+	got := Attributes(n)
+	want := map[string]string{"event": "FAILED", "status": "FAILED", "countryCode": "US", "numberType": "TOLL_FREE"}
+	if len(got) != len(want) {
+		t.Errorf("Attributes = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Attributes[%s] = %q, want %q", k, got[k], v)
+		}
+	}
+	n.Number.CountryCode, n.Number.Type = "", " \t"
+	got = Attributes(n)
+	if _, ok := got["countryCode"]; ok {
+		t.Errorf("empty countryCode kept: %v", got)
+	}
+	if v, ok := got["numberType"]; ok {
+		t.Errorf("blank numberType kept as %q", v)
+	}
+}
+
+// fuzzNotification builds a notification from fuzz input.
+func fuzzNotification(event, id, e164, desc, msg string, leftSeconds int64) status.Notification {
+	obs := at("2026-11-26T05:40:00Z")
+	return status.Notification{
+		Event:  status.Event(event),
+		Status: status.Failed,
+		Number: status.Number{ID: id, E164: e164, Description: desc, CountryCode: "US", Type: "DID",
+			ARN: "arn:aws:connect:us-east-1:123456789012:phone-number/" + id, TargetARN: id},
+		StatusMessage:   msg,
+		ObservedAt:      obs,
+		FailedSince:     obs,
+		RetryDeadline:   obs.Add(time.Duration(leftSeconds) * time.Second),
+		InProgressSince: obs.Add(-time.Duration(leftSeconds) * time.Second),
+		Basis:           status.BasisFirstObservation,
+		Reminder:        time.Hour,
+	}
+}
+
+// FuzzSubject: whatever the notification holds, the subject is printable ASCII, 1 to 99
+// characters, one line, and keeps the number when it is a real E.164 one.
+func FuzzSubject(f *testing.F) {
+	f.Fuzz(func(t *testing.T, event, id, e164, desc, msg string, leftSeconds int64) {
+		n := fuzzNotification(event, id, e164, desc, msg, leftSeconds)
+		s := Subject(n)
+		checkSubject(t, s)
+		if e164 != "" && len(e164) <= 16 && strings.Trim(e164, "+0123456789") == "" && !strings.Contains(s, subjectNumber(n)) {
+			t.Errorf("subject %q lost the number %q", s, e164)
+		}
+	})
+}
+
+// FuzzChatbot: whatever the notification holds, the chat and machine JSON and the SNS message
+// are valid JSON, the chat title and description stay within the documented limits, and text
+// from Connect reaches the description only escaped.
+func FuzzChatbot(f *testing.F) {
+	f.Fuzz(func(t *testing.T, event, id, e164, desc, msg string, leftSeconds int64) {
+		n := fuzzNotification(event, id, e164, desc, msg, leftSeconds)
+		chat, err := Chatbot(n)
+		if err != nil || !json.Valid(chat) {
+			t.Fatalf("chatbot JSON invalid (%v): %s", err, chat)
+		}
+		machine, err := Machine(n)
+		if err != nil || !json.Valid(machine) {
+			t.Fatalf("machine JSON invalid (%v): %s", err, machine)
+		}
+		body, err := Message(n)
+		if err != nil || !json.Valid([]byte(body)) {
+			t.Fatalf("SNS message invalid (%v): %s", err, body)
+		}
+		checkText(t, Text(n))
+		var m chatbotMessage
+		if err := json.Unmarshal(chat, &m); err != nil {
+			t.Fatal(err)
+		}
+		if c := utf8.RuneCountInString(m.Content.Title); c > maxTitle {
+			t.Errorf("title has %d characters", c)
+		}
+		if c := utf8.RuneCountInString(m.Content.Description); c > maxDescription {
+			t.Errorf("description has %d characters", c)
+		}
+		// Each field from Connect: render it once with the fuzz value and once with a plain
+		// placeholder; whatever stands where the placeholder stood must be fully escaped.
+		for _, field := range []string{"description", "message"} {
+			value := map[string]string{"description": desc, "message": msg}[field]
+			if value == "" {
+				continue
+			}
+			got := description(t, n)
+			p := n
+			const placeholder = "QZXPLACEHOLDERQZX"
+			if field == "description" {
+				p.Number.Description = placeholder
+			} else {
+				p.StatusMessage = placeholder
+			}
+			for _, seg := range inserted(t, got, description(t, p), placeholder) {
+				if i, bad := unescaped(seg); bad {
+					t.Errorf("%s %q reaches the description with byte %d unescaped: %q", field, value, i, seg)
+				}
+			}
+		}
+	})
+}
+
+func description(t *testing.T, n status.Notification) string {
+	t.Helper()
+	b, err := Chatbot(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m chatbotMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Content.Description
+}
+
+// inserted returns what stands in got where template has placeholder: got must be template with
+// each placeholder replaced by one same segment.
+func inserted(t *testing.T, got, template, placeholder string) []string {
+	t.Helper()
+	parts := strings.Split(template, placeholder)
+	k := len(parts) - 1
+	fixed := len(template) - k*len(placeholder)
+	if k == 0 || (len(got)-fixed)%k != 0 || len(got) < fixed {
+		t.Fatalf("description does not follow its template:\n got %q\ntmpl %q", got, template)
+	}
+	seg := got[len(parts[0]) : len(parts[0])+(len(got)-fixed)/k]
+	if strings.Join(parts, seg) != got {
+		t.Fatalf("description does not follow its template:\n got %q\ntmpl %q", got, template)
+	}
+	return []string{seg}
+}
+
+// unescaped scans s, independently of md, for a markdown or Slack special character that is not
+// escaped: it returns the offset of the first one.
+func unescaped(s string) (int, bool) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return i, true // a dangling backslash would escape what follows
+			}
+			_, size := utf8.DecodeRuneInString(s[i+1:])
+			i += 1 + size
+			continue
+		case c == '&':
+			ok := false
+			for _, e := range []string{"&amp;", "&lt;", "&gt;"} {
+				if strings.HasPrefix(s[i:], e) {
+					i += len(e)
+					ok = true
+					break
+				}
+			}
+			if !ok {
+				return i, true
+			}
+			continue
+		case strings.IndexByte("<>*_`~[]|", c) >= 0:
+			return i, true
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || (r != ' ' && !unicode.IsPrint(r)) {
+			return i, true
+		}
+		i += size
+	}
+	return 0, false
+}
