@@ -1,0 +1,176 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// SNS limits for PublishBatch: at most 10 entries a call, and 256 KiB for one message as for
+// all the messages of one call together.
+const (
+	maxBatchEntries = 10
+	maxBatchBytes   = 256 * 1024
+)
+
+// ErrTooLarge is the error of a notification whose rendered message exceeds what SNS accepts in
+// one publish; it is never sent, and never holds back the others.
+var ErrTooLarge = errors.New("message larger than SNS accepts (256 KiB)")
+
+// RejectedError is SNS refusing one entry of a PublishBatch call that it otherwise answered: the
+// Failed list of the response.
+type RejectedError struct {
+	Code        string
+	Message     string
+	SenderFault bool // the request was wrong, so sending it again as is will fail again
+}
+
+func (e *RejectedError) Error() string {
+	who := "SNS"
+	if e.SenderFault {
+		who = "SNS (sender fault)"
+	}
+	return fmt.Sprintf("%s rejected the message: %s: %s", who, e.Code, e.Message)
+}
+
+// SNS publishes notifications to one SNS topic, the one place they are sent from. Each
+// notification is one PublishBatch entry with MessageStructure "json" (see Message), its
+// Subject and its filterable message Attributes.
+type SNS struct {
+	client   *sns.Client
+	topicARN string
+}
+
+var _ monitor.Publisher = (*SNS)(nil)
+
+// NewSNS returns a publisher to topicARN through client. The client's own retryer (the SDK's
+// standard one, unless configured otherwise) retries throttling and transient errors; the
+// context given to Publish bounds it.
+func NewSNS(client *sns.Client, topicARN string) *SNS {
+	return &SNS{client: client, topicARN: topicARN}
+}
+
+// entry is one notification ready to send.
+type entry struct {
+	index int // in the slice given to Publish; also the entry Id, unique within a call
+	n     status.Notification
+	req   types.PublishBatchRequestEntry
+	size  int // bytes SNS counts against its limits, rounded up
+}
+
+// Publish sends ns in as few PublishBatch calls as SNS limits allow, in order, and returns one
+// error per notification (nil: the topic accepted it). A notification that cannot be rendered
+// or is too large fails alone; an entry that SNS rejects fails alone (RejectedError); a call
+// that fails as a whole fails each of its entries with that error.
+func (p *SNS) Publish(ctx context.Context, ns []status.Notification) []error {
+	errs := make([]error, len(ns))
+	var batch []entry
+	size := 0
+	for i, n := range ns {
+		e, err := newEntry(i, n)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if len(batch) == maxBatchEntries || size+e.size > maxBatchBytes {
+			p.send(ctx, batch, errs)
+			batch, size = nil, 0
+		}
+		batch = append(batch, e)
+		size += e.size
+	}
+	if len(batch) > 0 {
+		p.send(ctx, batch, errs)
+	}
+	return errs
+}
+
+// newEntry renders n into the PublishBatch entry with Id i.
+func newEntry(i int, n status.Notification) (entry, error) {
+	msg, err := Message(n)
+	if err != nil {
+		return entry{}, err
+	}
+	subject := Subject(n)
+	attrs := map[string]types.MessageAttributeValue{}
+	size := len(msg) + len(subject)
+	for k, v := range Attributes(n) {
+		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+		size += len(k) + len("String") + len(v)
+	}
+	if size > maxBatchBytes {
+		return entry{}, fmt.Errorf("publish %s: %d bytes: %w", about(n), size, ErrTooLarge)
+	}
+	return entry{
+		index: i,
+		n:     n,
+		size:  size,
+		req: types.PublishBatchRequestEntry{
+			Id:                aws.String(strconv.Itoa(i)),
+			Message:           aws.String(msg),
+			MessageStructure:  aws.String("json"),
+			Subject:           aws.String(subject),
+			MessageAttributes: attrs,
+		},
+	}, nil
+}
+
+// send publishes one batch and records each entry's outcome in errs.
+func (p *SNS) send(ctx context.Context, batch []entry, errs []error) {
+	reqs := make([]types.PublishBatchRequestEntry, len(batch))
+	for i, e := range batch {
+		reqs[i] = e.req
+	}
+	out, err := p.client.PublishBatch(ctx, &sns.PublishBatchInput{
+		TopicArn:                   aws.String(p.topicARN),
+		PublishBatchRequestEntries: reqs,
+	})
+	if err != nil {
+		for _, e := range batch {
+			errs[e.index] = fmt.Errorf("publish %s to %s: %w", about(e.n), p.topicARN, err)
+		}
+		return
+	}
+	record(batch, out, errs)
+}
+
+// record maps a PublishBatch response back to the notifications of the batch by entry Id:
+// Successful entries get no error, Failed ones a RejectedError, and any entry the response does
+// not mention at all an error too, since nothing says that SNS accepted it.
+func record(batch []entry, out *sns.PublishBatchOutput, errs []error) {
+	answered := make(map[string]error, len(batch))
+	for _, s := range out.Successful {
+		answered[aws.ToString(s.Id)] = nil
+	}
+	for _, f := range out.Failed {
+		answered[aws.ToString(f.Id)] = &RejectedError{
+			Code:        aws.ToString(f.Code),
+			Message:     aws.ToString(f.Message),
+			SenderFault: f.SenderFault,
+		}
+	}
+	for _, e := range batch {
+		err, ok := answered[aws.ToString(e.req.Id)]
+		switch {
+		case !ok:
+			errs[e.index] = fmt.Errorf("publish %s: SNS returned no result for entry %s", about(e.n), aws.ToString(e.req.Id))
+		case err != nil:
+			errs[e.index] = fmt.Errorf("publish %s: %w", about(e.n), err)
+		default:
+			errs[e.index] = nil
+		}
+	}
+}
+
+// about names a notification in an error: event, number and ID.
+func about(n status.Notification) string {
+	return fmt.Sprintf("%s for %s (%s)", n.Event, status.Quote(n.Number.E164, 20), status.Quote(n.Number.ID, 80))
+}

@@ -1,0 +1,370 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+	"github.com/phonewatch/phonewatch/internal/testenv"
+)
+
+// motoEnv is the real SDK clients pointed at moto_server, plus a record of every PublishBatch
+// call the SNS client made (its entries and their aggregate size), seen from the client's own
+// middleware stack.
+type motoEnv struct {
+	sns *sns.Client
+	sqs *sqs.Client
+
+	mu    sync.Mutex
+	calls []batchCall
+}
+
+type batchCall struct{ entries, bytes int }
+
+func newMoto(t *testing.T) *motoEnv {
+	t.Helper()
+	url := testenv.MotoURL(t)
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+	}
+	env := &motoEnv{}
+	record := middleware.InitializeMiddlewareFunc("recordPublishBatch",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+			middleware.InitializeOutput, middleware.Metadata, error) {
+			if p, ok := in.Parameters.(*sns.PublishBatchInput); ok && awsmiddleware.GetOperationName(ctx) == "PublishBatch" {
+				c := batchCall{entries: len(p.PublishBatchRequestEntries)}
+				for _, e := range p.PublishBatchRequestEntries {
+					c.bytes += len(aws.ToString(e.Message)) + len(aws.ToString(e.Subject))
+				}
+				env.mu.Lock()
+				env.calls = append(env.calls, c)
+				env.mu.Unlock()
+			}
+			return next.HandleInitialize(ctx, in)
+		})
+	env.sns = sns.NewFromConfig(cfg, func(o *sns.Options) {
+		o.BaseEndpoint = aws.String(url)
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(record, middleware.After)
+		})
+	})
+	env.sqs = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
+	return env
+}
+
+func (e *motoEnv) batchCalls() []batchCall {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]batchCall(nil), e.calls...)
+}
+
+// unique returns a resource name no other test uses.
+func unique(t *testing.T, prefix string) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+func (e *motoEnv) topic(t *testing.T) string {
+	t.Helper()
+	out, err := e.sns.CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String(unique(t, "pw-topic"))})
+	if err != nil {
+		t.Fatalf("create topic: %v", err)
+	}
+	return aws.ToString(out.TopicArn)
+}
+
+// queue creates an SQS queue subscribed to topic with the SNS envelope (RawMessageDelivery
+// false) and, when filter is not empty, that filter policy on the message attributes.
+func (e *motoEnv) queue(t *testing.T, topic, filter string) string {
+	t.Helper()
+	ctx := t.Context()
+	q, err := e.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(unique(t, "pw-queue"))})
+	if err != nil {
+		t.Fatalf("create queue: %v", err)
+	}
+	a, err := e.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		t.Fatalf("queue attributes: %v", err)
+	}
+	attrs := map[string]string{"RawMessageDelivery": "false"}
+	if filter != "" {
+		attrs["FilterPolicy"] = filter
+	}
+	if _, err := e.sns.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(a.Attributes["QueueArn"]), Attributes: attrs,
+	}); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	return aws.ToString(q.QueueUrl)
+}
+
+// envelope is the SNS notification JSON that SQS receives when delivery is not raw.
+type envelope struct {
+	Type              string
+	TopicArn          string
+	Subject           string
+	Message           string
+	MessageAttributes map[string]struct{ Type, Value string }
+}
+
+// drain reads every message in the queue. moto delivers from SNS to SQS while handling the
+// publish, so after Publish returns everything is already there.
+func (e *motoEnv) drain(t *testing.T, queueURL string) []envelope {
+	t.Helper()
+	var out []envelope
+	for {
+		r, err := e.sqs.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 600,
+		})
+		if err != nil {
+			t.Fatalf("receive: %v", err)
+		}
+		if len(r.Messages) == 0 {
+			return out
+		}
+		for _, m := range r.Messages {
+			var env envelope
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
+				t.Fatalf("SQS body is not an SNS envelope: %v\n%s", err, aws.ToString(m.Body))
+			}
+			out = append(out, env)
+		}
+	}
+}
+
+// twelve are twelve notifications of different numbers: every golden case, then more, one with
+// no country code or type and one with a hostile message.
+func twelve() []status.Notification {
+	var ns []status.Notification
+	for i := range 12 {
+		n := goldenCases[i%len(goldenCases)].n
+		n.Number.ID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		switch i {
+		case 9:
+			n.Number.CountryCode, n.Number.Type = "", ""
+		case 10:
+			n.StatusMessage = "Ünïcode\a <!channel> *x*\r\nline two"
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}
+
+// TestSNSPublishDelivers publishes twelve notifications through moto and reads them back from
+// two queues: one subscribed to everything, one with a filter policy on the event attribute.
+func TestSNSPublishDelivers(t *testing.T) {
+	env := newMoto(t)
+	topic := env.topic(t)
+	all := env.queue(t, topic, "")
+	slack := env.queue(t, topic, `{"event":["FAILED","EXPIRED"]}`)
+	ns := twelve()
+
+	errs := NewSNS(env.sns, topic).Publish(t.Context(), ns)
+	if len(errs) != len(ns) {
+		t.Fatalf("%d errors for %d notifications", len(errs), len(ns))
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("notification %d: %v", i, err)
+		}
+	}
+	if calls := env.batchCalls(); len(calls) != 2 || calls[0].entries != 10 || calls[1].entries != 2 {
+		t.Errorf("PublishBatch calls %+v, want two: 10 entries then 2", calls)
+	}
+
+	byID := map[string]status.Notification{}
+	for _, n := range ns {
+		byID[n.Number.ID] = n
+	}
+	got := env.drain(t, all)
+	if len(got) != len(ns) {
+		t.Fatalf("queue got %d messages, want %d", len(got), len(ns))
+	}
+	seen := map[string]bool{}
+	for _, e := range got {
+		var m MachineMessage
+		if err := json.Unmarshal([]byte(e.Message), &m); err != nil {
+			t.Fatalf("Message is not the machine JSON (the sqs key): %v\n%s", err, e.Message)
+		}
+		n, ok := byID[m.PhoneNumberID]
+		if !ok || seen[m.PhoneNumberID] {
+			t.Fatalf("unexpected or repeated phoneNumberId %q", m.PhoneNumberID)
+		}
+		seen[m.PhoneNumberID] = true
+		if e.Type != "Notification" || e.TopicArn != topic {
+			t.Errorf("envelope Type/TopicArn = %q/%q", e.Type, e.TopicArn)
+		}
+		if e.Subject != Subject(n) {
+			t.Errorf("Subject = %q, want %q", e.Subject, Subject(n))
+		}
+		if m.SchemaVersion != "1" || m.Event != string(n.Event) || m.Status != string(n.Status) ||
+			m.StatusMessage != n.StatusMessage || m.PhoneNumber != n.Number.E164 ||
+			m.ObservedAt != n.ObservedAt.UTC().Format("2006-01-02T15:04:05Z") {
+			t.Errorf("machine JSON %+v does not match notification %+v", m, n)
+		}
+		wantAttrs := map[string]string{"event": string(n.Event), "status": string(n.Status),
+			"countryCode": n.Number.CountryCode, "numberType": n.Number.Type}
+		for k, v := range wantAttrs {
+			a, ok := e.MessageAttributes[k]
+			switch {
+			case v == "" && ok:
+				t.Errorf("%s: empty attribute %s sent as %+v", m.PhoneNumberID, k, a)
+			case v != "" && (a.Type != "String" || a.Value != v):
+				t.Errorf("%s: attribute %s = %+v, want String %q", m.PhoneNumberID, k, a, v)
+			}
+		}
+	}
+
+	filtered := env.drain(t, slack)
+	want := map[string]bool{}
+	for _, n := range ns {
+		if n.Event == status.EventFailed || n.Event == status.EventExpired {
+			want[n.Number.ID] = true
+		}
+	}
+	if len(filtered) != len(want) {
+		t.Errorf("filtered queue got %d messages, want %d (FAILED and EXPIRED only)", len(filtered), len(want))
+	}
+	for _, e := range filtered {
+		var m MachineMessage
+		if err := json.Unmarshal([]byte(e.Message), &m); err != nil {
+			t.Fatal(err)
+		}
+		if !want[m.PhoneNumberID] || (m.Event != "FAILED" && m.Event != "EXPIRED") {
+			t.Errorf("filtered queue got %s for %s", m.Event, m.PhoneNumberID)
+		}
+	}
+}
+
+// TestSNSPublishMissingTopic: when the whole call fails, every notification has the error.
+func TestSNSPublishMissingTopic(t *testing.T) {
+	env := newMoto(t)
+	missing := "arn:aws:sns:us-east-1:123456789012:" + unique(t, "pw-missing")
+	ns := twelve()[:3]
+	errs := NewSNS(env.sns, missing).Publish(t.Context(), ns)
+	if len(errs) != len(ns) {
+		t.Fatalf("%d errors for %d notifications", len(errs), len(ns))
+	}
+	for i, err := range errs {
+		var api smithy.APIError
+		if !errors.As(err, &api) || api.ErrorCode() != "NotFound" || !strings.Contains(err.Error(), missing) {
+			t.Errorf("notification %d: error %v, want SNS NotFound naming the topic", i, err)
+		}
+	}
+}
+
+// TestSNSPublishBatchLimits: an entry SNS could never accept fails alone, and the others are
+// packed into calls that stay within 10 entries and 256 KiB.
+func TestSNSPublishBatchLimits(t *testing.T) {
+	env := newMoto(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	ns := twelve()[:8]
+	for i := range ns {
+		ns[i].StatusMessage = strings.Repeat("m", 8*1024) // each entry some 60 KiB once rendered
+	}
+	ns[3].StatusMessage = strings.Repeat("x", 300*1024)
+
+	errs := NewSNS(env.sns, topic).Publish(t.Context(), ns)
+	for i, err := range errs {
+		if (i == 3) != (err != nil) {
+			t.Errorf("notification %d: error %v", i, err)
+		}
+	}
+	if !errors.Is(errs[3], ErrTooLarge) {
+		t.Errorf("oversized notification: %v, want ErrTooLarge", errs[3])
+	}
+	calls := env.batchCalls()
+	sent := 0
+	for _, c := range calls {
+		if c.entries > maxBatchEntries || c.bytes > maxBatchBytes {
+			t.Errorf("call %+v exceeds SNS limits", c)
+		}
+		sent += c.entries
+	}
+	if sent != 7 || len(calls) < 2 {
+		t.Errorf("calls %+v: want the 7 sendable entries spread over several calls", calls)
+	}
+	if got := env.drain(t, q); len(got) != 7 {
+		t.Errorf("queue got %d messages, want 7", len(got))
+	}
+}
+
+// TestSNSPublishCanceled: a caller's context that is done fails every notification with it.
+func TestSNSPublishCanceled(t *testing.T) {
+	env := newMoto(t)
+	topic := env.topic(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	errs := NewSNS(env.sns, topic).Publish(ctx, twelve())
+	for i, err := range errs {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("notification %d: %v, want context.Canceled", i, err)
+		}
+	}
+	if errs := NewSNS(env.sns, topic).Publish(t.Context(), nil); len(errs) != 0 {
+		t.Errorf("no notifications gave errors %v", errs)
+	}
+}
+
+// TestRecord maps PublishBatch answers back to notifications by entry Id: moto does not answer
+// with a Failed entry for anything the publisher sends, so this holds the mapping on its own.
+func TestRecord(t *testing.T) {
+	ns := twelve()
+	var batch []entry
+	for _, i := range []int{5, 6, 7, 8} { // indices in the caller's slice, not positions in the batch
+		e, err := newEntry(i, ns[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, e)
+	}
+	out := &sns.PublishBatchOutput{
+		Successful: []snstypes.PublishBatchResultEntry{{Id: aws.String("8")}, {Id: aws.String("5")}, {Id: aws.String("99")}},
+		Failed: []snstypes.BatchResultErrorEntry{{Id: aws.String("6"), Code: aws.String("InvalidParameter"),
+			Message: aws.String("Invalid parameter: Message"), SenderFault: true}},
+	}
+	errs := make([]error, len(ns))
+	for i := range errs {
+		errs[i] = errors.New("untouched")
+	}
+	record(batch, out, errs)
+
+	if errs[5] != nil || errs[8] != nil {
+		t.Errorf("successful entries have errors: %v, %v", errs[5], errs[8])
+	}
+	var rej *RejectedError
+	if !errors.As(errs[6], &rej) || rej.Code != "InvalidParameter" || !rej.SenderFault {
+		t.Errorf("failed entry: %v, want RejectedError InvalidParameter", errs[6])
+	}
+	if errs[7] == nil || !strings.Contains(errs[7].Error(), "no result") {
+		t.Errorf("unanswered entry: %v, want an error", errs[7])
+	}
+	if errs[4] == nil || errs[4].Error() != "untouched" {
+		t.Errorf("entry outside the batch changed: %v", errs[4])
+	}
+}
