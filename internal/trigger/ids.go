@@ -70,11 +70,12 @@ func ValidTargetARN(s string) error {
 }
 
 // arnProblem checks s against arn:<partition>:connect:<region>:<account>:<type>/<UUID> for one
-// of types, and says in a few words what is wrong, or returns "" when nothing is.
+// of types, and says in a few words what is wrong, or returns "" when nothing is. The words are
+// few on purpose: with the quoted value and the format they must fit Parse's 300-byte errors.
 func arnProblem(s string, types ...string) string {
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) < 6 {
-		return "not arn:<partition>:<service>:<region>:<account>:<resource>"
+		return "too few :-separated parts"
 	}
 	switch {
 	case !partitionRE.MatchString(parts[1]):
@@ -91,10 +92,10 @@ func arnProblem(s string, types ...string) string {
 		if typ == "instance" && strings.Contains(id, "/phone-number/") {
 			return "legacy ARN with instance/ in the path"
 		}
-		return "resource is not " + strings.Join(types, "/<UUID> or ") + "/<UUID>"
+		return "resource type is not " + strings.Join(types, " or ")
 	}
 	if !uuidRE.MatchString(id) {
-		return "ID after " + typ + "/ is not a lowercase UUID"
+		return "resource ID is not a lowercase UUID"
 	}
 	return ""
 }

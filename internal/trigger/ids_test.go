@@ -20,18 +20,18 @@ func TestValidPhoneNumberRef(t *testing.T) {
 		{in: "7c1e5a0b3f644d2a9e871b0c6d4f2a95", wantErr: `: neither a UUID nor an ARN`},
 		{in: id1 + "\n", wantErr: `invalid phone number "` + id1 + `\n": neither a UUID nor an ARN`},
 		{in: " " + id1, wantErr: `: neither a UUID nor an ARN`},
-		{in: "arn:aws:connect", wantErr: `: not arn:<partition>:<service>:<region>:<account>:<resource>`},
+		{in: "arn:aws:connect", wantErr: `: too few :-separated parts`},
 		{in: "arn:aws-cn-:connect:us-east-1:123456789012:phone-number/" + id1, wantErr: `: partition is not aws or aws-*`},
 		{in: "arn:gcp:connect:us-east-1:123456789012:phone-number/" + id1, wantErr: `: partition is not aws or aws-*`},
 		{in: "arn:aws:sms-voice:us-east-1:123456789012:phone-number/" + id1, wantErr: `: service is not connect`},
 		{in: "arn:aws:connect:US-EAST-1:123456789012:phone-number/" + id1, wantErr: `: Region is not like us-east-1`},
 		{in: "arn:aws:connect::123456789012:phone-number/" + id1, wantErr: `: Region is not like us-east-1`},
 		{in: "arn:aws:connect:us-east-1:1234567890:phone-number/" + id1, wantErr: `: account is not 12 digits`},
-		{in: "arn:aws:connect:us-east-1:123456789012:phone-number/" + strings.ToUpper(id1), wantErr: `: ID after phone-number/ is not a lowercase UUID`},
-		{in: "arn:aws:connect:us-east-1:123456789012:phone-number/" + id1 + "/x", wantErr: `: ID after phone-number/ is not a lowercase UUID`},
-		{in: "arn:aws:connect:us-east-1:123456789012:phone-number", wantErr: `: ID after phone-number/ is not a lowercase UUID`},
+		{in: "arn:aws:connect:us-east-1:123456789012:phone-number/" + strings.ToUpper(id1), wantErr: `: resource ID is not a lowercase UUID`},
+		{in: "arn:aws:connect:us-east-1:123456789012:phone-number/" + id1 + "/x", wantErr: `: resource ID is not a lowercase UUID`},
+		{in: "arn:aws:connect:us-east-1:123456789012:phone-number", wantErr: `: resource ID is not a lowercase UUID`},
 		{in: "arn:aws:connect:us-east-1:123456789012:instance/" + id2 + "/phone-number/" + id1, wantErr: `: legacy ARN with instance/ in the path`},
-		{in: instARN, wantErr: `: resource is not phone-number/<UUID>`},
+		{in: instARN, wantErr: `: resource type is not phone-number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -51,11 +51,11 @@ func TestValidTargetARN(t *testing.T) {
 		{in: "", wantErr: `invalid target ARN "": empty; want arn:<partition>:connect:<region>:<account>:instance/<UUID> or …:traffic-distribution-group/<UUID>`},
 		{in: id1, wantErr: `invalid target ARN "` + id1 + `": an ID, not an ARN`},
 		{in: "my-instance", wantErr: `invalid target ARN "my-instance": not an ARN`},
-		{in: numberARN, wantErr: `: resource is not instance/<UUID> or traffic-distribution-group/<UUID>`},
-		{in: "arn:aws:connect:us-east-1:123456789012:instance/" + id1 + "/queue/" + id2, wantErr: `: ID after instance/ is not a lowercase UUID`},
-		{in: "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/tdg-1", wantErr: `: ID after traffic-distribution-group/ is not a lowercase UUID`},
+		{in: numberARN, wantErr: `: resource type is not instance or traffic-distribution-group`},
+		{in: "arn:aws:connect:us-east-1:123456789012:instance/" + id1 + "/queue/" + id2, wantErr: `: resource ID is not a lowercase UUID`},
+		{in: "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/tdg-1", wantErr: `: resource ID is not a lowercase UUID`},
 		{in: "arn:aws:connect:us-east-1:1:traffic-distribution-group/" + id1, wantErr: `: account is not 12 digits`},
-		{in: "arn:aws:connect:us-east-1:123456789012:instance/*", wantErr: `: ID after instance/ is not a lowercase UUID`},
+		{in: "arn:aws:connect:us-east-1:123456789012:instance/*", wantErr: `: resource ID is not a lowercase UUID`},
 		{in: "arn:aws:events:us-east-1:123456789012:rule/ExampleRule", wantErr: `: service is not connect`},
 	}
 	for _, tt := range tests {
@@ -65,20 +65,31 @@ func TestValidTargetARN(t *testing.T) {
 	}
 }
 
-// TestValidatorErrorsAreShort: a value of any length or content is quoted short enough that the
-// whole message fits on one line of a log, inside Parse's error limit with its list prefix.
+// TestValidatorErrorsAreShort: every reason either validator gives, with a value of any length
+// or content, fits on one line of a log, inside Parse's error limit with its longest list prefix.
 func TestValidatorErrorsAreShort(t *testing.T) {
+	pad := strings.Repeat("0", 300)
 	for _, in := range []string{
-		strings.Repeat("x", 100000),
+		pad,
 		strings.Repeat("\x00", 1000),
 		strings.Repeat("\U000e0001", 1000),
+		"+" + pad,
+		"arn:" + pad,
+		"arn:bad:::::" + pad,
+		"arn:aws:x:us-east-1:123456789012:" + pad,
+		"arn:aws:connect:bad:123456789012:" + pad,
+		"arn:aws:connect:us-east-1:1:" + pad,
+		"arn:aws:connect:us-east-1:123456789012:" + pad,
+		"arn:aws:connect:us-east-1:123456789012:phone-number/" + pad,
+		"arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/" + pad,
+		"arn:aws:connect:us-east-1:123456789012:instance/x/phone-number/" + pad,
 		"arn:aws:connect:us-east-1:123456789012:phone-number/" + strings.Repeat("\n", 1000),
 	} {
 		for _, err := range []error{ValidPhoneNumberRef(in), ValidTargetARN(in)} {
 			if err == nil {
 				t.Fatalf("accepted %.20q…", in)
 			}
-			msg := "phoneNumberIds[999]: " + err.Error()
+			msg := "phoneNumberIds[999]: " + err.Error() // the longest prefix Parse adds
 			if strings.ContainsAny(msg, "\r\n") || len(msg) > maxErrorBytes {
 				t.Fatalf("message of %d bytes, or not one line: %q", len(msg), msg)
 			}
