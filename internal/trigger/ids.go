@@ -92,7 +92,7 @@ func arnProblem(s string, types ...string) string {
 		if typ == "instance" && strings.Contains(id, "/phone-number/") {
 			return "legacy ARN with instance/ in the path"
 		}
-		return "resource type is not " + strings.Join(types, " or ")
+		return "wrong resource type"
 	}
 	if !uuidRE.MatchString(id) {
 		return "resource ID is not a lowercase UUID"

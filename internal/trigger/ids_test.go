@@ -31,7 +31,7 @@ func TestValidPhoneNumberRef(t *testing.T) {
 		{in: "arn:aws:connect:us-east-1:123456789012:phone-number/" + id1 + "/x", wantErr: `: resource ID is not a lowercase UUID`},
 		{in: "arn:aws:connect:us-east-1:123456789012:phone-number", wantErr: `: resource ID is not a lowercase UUID`},
 		{in: "arn:aws:connect:us-east-1:123456789012:instance/" + id2 + "/phone-number/" + id1, wantErr: `: legacy ARN with instance/ in the path`},
-		{in: instARN, wantErr: `: resource type is not phone-number`},
+		{in: instARN, wantErr: `: wrong resource type; want a phone number ID`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -51,7 +51,7 @@ func TestValidTargetARN(t *testing.T) {
 		{in: "", wantErr: `invalid target ARN "": empty; want arn:<partition>:connect:<region>:<account>:instance/<UUID> or …:traffic-distribution-group/<UUID>`},
 		{in: id1, wantErr: `invalid target ARN "` + id1 + `": an ID, not an ARN`},
 		{in: "my-instance", wantErr: `invalid target ARN "my-instance": not an ARN`},
-		{in: numberARN, wantErr: `: resource type is not instance or traffic-distribution-group`},
+		{in: numberARN, wantErr: `: wrong resource type; want arn:`},
 		{in: "arn:aws:connect:us-east-1:123456789012:instance/" + id1 + "/queue/" + id2, wantErr: `: resource ID is not a lowercase UUID`},
 		{in: "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/tdg-1", wantErr: `: resource ID is not a lowercase UUID`},
 		{in: "arn:aws:connect:us-east-1:1:traffic-distribution-group/" + id1, wantErr: `: account is not 12 digits`},
@@ -66,25 +66,30 @@ func TestValidTargetARN(t *testing.T) {
 }
 
 // TestValidatorErrorsAreShort: every reason either validator gives, with a value of any length
-// or content, fits on one line of a log, inside Parse's error limit with its longest list prefix.
+// (around the quoting limit, where a value is shown whole, and far beyond) or content, fits on
+// one line of a log, inside Parse's error limit with its longest list prefix.
 func TestValidatorErrorsAreShort(t *testing.T) {
-	pad := strings.Repeat("0", 300)
-	for _, in := range []string{
-		pad,
-		strings.Repeat("\x00", 1000),
-		strings.Repeat("\U000e0001", 1000),
-		"+" + pad,
-		"arn:" + pad,
-		"arn:bad:::::" + pad,
-		"arn:aws:x:us-east-1:123456789012:" + pad,
-		"arn:aws:connect:bad:123456789012:" + pad,
-		"arn:aws:connect:us-east-1:1:" + pad,
-		"arn:aws:connect:us-east-1:123456789012:" + pad,
-		"arn:aws:connect:us-east-1:123456789012:phone-number/" + pad,
-		"arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/" + pad,
-		"arn:aws:connect:us-east-1:123456789012:instance/x/phone-number/" + pad,
-		"arn:aws:connect:us-east-1:123456789012:phone-number/" + strings.Repeat("\n", 1000),
+	var inputs []string
+	for _, reason := range []string{
+		"", // neither a UUID nor an ARN
+		"+",
+		"arn:",
+		"arn:bad:::::",
+		"arn:aws:x:us-east-1:123456789012:",
+		"arn:aws:connect:bad:123456789012:",
+		"arn:aws:connect:us-east-1:1:",
+		"arn:aws:connect:us-east-1:123456789012:",
+		"arn:aws:connect:us-east-1:123456789012:phone-number/",
+		"arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/",
+		"arn:aws:connect:us-east-1:123456789012:instance/x/phone-number/",
 	} {
+		for n := 90; n <= 110; n++ {
+			inputs = append(inputs, reason+strings.Repeat("0", n-len(reason)))
+		}
+		inputs = append(inputs, reason+strings.Repeat("0", 1000), reason+strings.Repeat("\n", 1000))
+	}
+	inputs = append(inputs, strings.Repeat("\x00", 1000), strings.Repeat("\U000e0001", 1000))
+	for _, in := range inputs {
 		for _, err := range []error{ValidPhoneNumberRef(in), ValidTargetARN(in)} {
 			if err == nil {
 				t.Fatalf("accepted %.20q…", in)

@@ -167,8 +167,8 @@ func TestParse(t *testing.T) {
 		{name: "empty id", payload: `{"phoneNumberIds":["` + id1 + `",""]}`, wantErr: `phoneNumberIds[1]: invalid phone number "": empty`},
 		{name: "too many ids", payload: request("phoneNumberIds", ids(MaxIDs+1)), wantErr: `"phoneNumberIds" has 1001 entries`},
 		{name: "too many targets", payload: request("targetArns", slicesRepeat(instARN, MaxIDs+1)), wantErr: `"targetArns" has 1001 entries`},
-		{name: "instance ARN as a number", payload: `{"phoneNumberIds":["` + instARN + `"]}`, wantErr: `phoneNumberIds[0]: invalid phone number "` + instARN + `": resource type is not phone-number`},
-		{name: "number ARN as a target", payload: `{"targetArns":["` + numberARN + `"]}`, wantErr: `targetArns[0]: invalid target ARN "` + numberARN + `": resource type is not instance or traffic-distribution-group`},
+		{name: "instance ARN as a number", payload: `{"phoneNumberIds":["` + instARN + `"]}`, wantErr: `phoneNumberIds[0]: invalid phone number "` + instARN + `": wrong resource type`},
+		{name: "number ARN as a target", payload: `{"targetArns":["` + numberARN + `"]}`, wantErr: `targetArns[0]: invalid target ARN "` + numberARN + `": wrong resource type`},
 		{name: "target ID without ARN", payload: `{"targetArns":["` + id1 + `"]}`, wantErr: `targetArns[0]: invalid target ARN "` + id1 + `": an ID, not an ARN`},
 	}
 	for _, tt := range tests {
