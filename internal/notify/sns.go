@@ -63,10 +63,10 @@ type entry struct {
 	index int // in the slice given to Publish; also the entry Id, unique within a call
 	n     status.Notification
 	req   types.PublishBatchRequestEntry
-	size  int // bytes SNS counts against its limits, rounded up
+	size  int // bytes counted against SNS's size limits: message, subject and attributes
 }
 
-// Publish sends ns in as few PublishBatch calls as SNS limits allow, in order, and returns one
+// Publish sends ns in order, packed into PublishBatch calls within SNS's limits, and returns one
 // error per notification (nil: the topic accepted it). A notification that cannot be rendered
 // or is too large fails alone; an entry that SNS rejects fails alone (RejectedError); a call
 // that fails as a whole fails each of its entries with that error.
