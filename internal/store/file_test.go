@@ -42,7 +42,7 @@ func TestFileFormat(t *testing.T) {
 		t.Errorf("unexpected content:\n%s", b)
 	}
 	ia, ib, ic := strings.Index(string(b), `"a": {`), strings.Index(string(b), `"b": {`), strings.Index(string(b), `"c": {`)
-	if ia < 0 || !(ia < ib && ib < ic) {
+	if ia < 0 || ib < ia || ic < ib {
 		t.Errorf("keys not indented in order a, b, c:\n%s", b)
 	}
 	if n := strings.Count(string(b), `"notFailedAt"`); n != 1 { // only c has one
