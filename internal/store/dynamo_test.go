@@ -139,13 +139,15 @@ func (w *wire) Reset() {
 
 var unsafeTableChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
-// newTestDynamo creates a table of its own in moto_server (deleted after the test) and returns
-// a store in it, its client, and, when w is not nil, w wired in as the client's HTTP client.
+// newTestDynamo returns a store in a table of its own in moto_server (see newTestDynamoClient).
 func newTestDynamo(t *testing.T, w *wire) *Dynamo {
 	d, _ := newTestDynamoClient(t, w)
 	return d
 }
 
+// newTestDynamoClient creates a table of its own in moto_server (deleted after the test) and
+// returns a store in it and its client; when w is not nil, every call goes through w. Retry
+// pauses are shortened to a millisecond.
 func newTestDynamoClient(t *testing.T, w *wire) (*Dynamo, *dynamodb.Client) {
 	t.Helper()
 	url := testenv.MotoURL(t)
