@@ -93,7 +93,7 @@ func TestFileNoWriteOnAllConflicts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 	f := NewFile(path)
 	mustSave(t, f, minimalRecord("a"))
-	before, _ := os.Stat(path)                              // a rewrite renames a new file over it: a new inode
+	before, _ := os.Stat(path) // a rewrite renames a new file over it: a new inode
 	c, err := f.Save(context.Background(), nil)
 	if err != nil || len(c) != 0 {
 		t.Fatalf("empty Save: %v %v", c, err)
