@@ -1,0 +1,94 @@
+// Command handler is phonewatch: the AWS Lambda function when started by the Lambda runtime,
+// and a local command otherwise (see `handler --help`). It only wires: configuration from the
+// environment and flags, adapters, and the monitor.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"math"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/phonewatch/phonewatch/internal/config"
+	"github.com/phonewatch/phonewatch/internal/connect"
+	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/notify"
+	"github.com/phonewatch/phonewatch/internal/store"
+	"github.com/phonewatch/phonewatch/internal/trigger"
+)
+
+func main() {
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		os.Exit(lambdaMain())
+	}
+	os.Exit(localMain(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// checks are Connect's identifier formats, applied to configuration as to events.
+var checks = config.Checks{TargetARN: trigger.ValidTargetARN, PhoneNumberRef: trigger.ValidPhoneNumberRef}
+
+// lambdaMain builds everything once, outside the handler, and serves invocations.
+func lambdaMain() int {
+	log := lambdacontext.NewLogger()
+	slog.SetDefault(log)
+	cfg, err := config.Load(os.LookupEnv, true, checks)
+	if err != nil {
+		// Exiting during init fails the invocation, so the errors alarm fires; the log says why.
+		log.Error("invalid configuration", "error", err)
+		return 1
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("loading AWS configuration failed", "error", err)
+		return 1
+	}
+	h := &Handler{
+		Monitor: newMonitor(cfg, awsCfg,
+			store.NewDynamo(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
+			notify.NewSNS(sns.NewFromConfig(awsCfg), cfg.TopicARN), time.Now, log),
+		Log:     log,
+		Metrics: os.Stdout,
+		Now:     time.Now,
+	}
+	lambda.Start(h)
+	return 0
+}
+
+// newMonitor wires a monitor on Amazon Connect with the given state and publisher.
+func newMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub monitor.Publisher, now func() time.Time, log *slog.Logger) *monitor.Monitor {
+	return &monitor.Monitor{
+		Source:         connect.New(awsCfg, cfg.ConnectRPS, cfg.ConnectBurst),
+		Store:          st,
+		Publisher:      pub,
+		Policy:         cfg.Policy,
+		Targets:        cfg.TargetARNs,
+		PhoneNumberIDs: cfg.PhoneNumberIDs,
+		Now:            now,
+		InFlight:       inFlight(cfg.ConnectRPS, cfg.ConnectBurst),
+		FinishReserve:  2 * time.Second,
+		NewRunID:       newRunID,
+		Log:            log,
+	}
+}
+
+// inFlight is enough concurrent describes to hold the rate when a call takes up to half a
+// second, and no more: the limiter, not the pool, sets the pace.
+func inFlight(rps float64, burst int) int {
+	return min(64, max(2, int(math.Ceil(rps/2))+burst))
+}
+
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
