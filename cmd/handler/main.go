@@ -42,16 +42,21 @@ func lambdaMain() int {
 	log := lambdacontext.NewLogger()
 	slog.SetDefault(log)
 	cfg, err := config.Load(os.LookupEnv, true, checks)
-	if err != nil {
-		// Exiting during init fails the invocation, so the errors alarm fires; the log says why.
-		log.Error("invalid configuration", "error", err)
-		return 1
+	if err == nil {
+		var awsCfg aws.Config
+		if awsCfg, err = awsconfig.LoadDefaultConfig(context.Background()); err == nil {
+			return serve(cfg, awsCfg, log)
+		}
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("loading AWS configuration failed", "error", err)
-		return 1
-	}
+	// Rather than exit during init (which Lambda reports only as "Runtime exited"), answer
+	// every invocation with the error: it names the variable, and the errors alarm fires.
+	log.Error("cannot start: every invocation will fail until this is fixed", "error", err)
+	lambda.Start(lambda.NewHandler(func(context.Context) error { return err }))
+	return 1
+}
+
+// serve builds the adapters once, outside the handler, and serves invocations.
+func serve(cfg config.Config, awsCfg aws.Config, log *slog.Logger) int {
 	h := &Handler{
 		Monitor: newMonitor(cfg, awsCfg,
 			store.NewDynamo(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
