@@ -74,7 +74,7 @@ func buildBootstrap(t *testing.T, target string) string {
 		}
 		out, err := exec.Command("make", args...).CombinedOutput()
 		if err != nil {
-			b.err = fmt.Errorf("make %s: %v\n%s", strings.Join(args, " "), err, out)
+			b.err = fmt.Errorf("make %s: %w\n%s", strings.Join(args, " "), err, out)
 			return
 		}
 		b.path = filepath.Join(dir, "bootstrap")

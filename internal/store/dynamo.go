@@ -274,7 +274,7 @@ func (d *Dynamo) transact(ctx context.Context, puts []types.TransactWriteItem, i
 // runs that collided do not collide again in step.
 func (d *Dynamo) pause(ctx context.Context, n int) error {
 	wait := d.retryBase << n
-	wait = wait/2 + rand.N(wait/2+1)
+	wait = wait/2 + rand.N(wait/2+1) //nolint:gosec // G404: backoff jitter needs no cryptographic randomness
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {

@@ -59,7 +59,7 @@ func startMoto() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port)) //nolint:gosec // G204: moto_server found on PATH, fixed arguments
 	// The server dies with the test process, however that ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
