@@ -1,0 +1,286 @@
+// Package connect is phonewatch's source of phone numbers: it lists and describes Amazon Connect
+// phone numbers through aws-sdk-go-v2, paced so that a run stays within Connect's API quota.
+package connect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/connect"
+	"github.com/aws/aws-sdk-go-v2/service/connect/types"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// ErrAccessDenied is wrapped in the error of a call that Connect answered with
+// AccessDeniedException; the error's text names the IAM action the role lacks.
+var ErrAccessDenied = errors.New("access denied by Amazon Connect")
+
+// The IAM actions behind the two calls, named in access-denied errors.
+const (
+	actionList     = "connect:ListPhoneNumbersV2"
+	actionDescribe = "connect:DescribePhoneNumber"
+)
+
+// Retry policy. Throttling and 5xx answers are retried by the SDK's standard retryer with
+// jittered exponential backoff (1 s base for throttling); the caller's context deadline ends
+// the retries early.
+const (
+	maxAttempts = 5
+	maxBackoff  = 4 * time.Second
+	// listPageSize is ListPhoneNumbersV2's largest page: fewest requests against the quota.
+	listPageSize = 1000
+)
+
+// Source lists and describes Connect phone numbers. It is safe for concurrent use: every
+// request of every goroutine, retries included, draws from one rate limiter.
+type Source struct {
+	client  *connect.Client
+	limiter *rate.Limiter
+}
+
+var _ monitor.Source = (*Source)(nil)
+
+// New returns a Source on cfg that sends at most rps requests per second to Connect, with
+// bursts of up to burst requests. rps <= 0 disables the client-side pacing (for callers that
+// pace elsewhere); a burst below 1 is taken as 1. optFns adjust the Connect client as usual
+// (e.g. BaseEndpoint, or a shorter retry backoff in tests); they cannot remove the pacing.
+func New(cfg aws.Config, rps float64, burst int, optFns ...func(*connect.Options)) *Source {
+	limit := rate.Limit(rps)
+	if rps <= 0 {
+		limit = rate.Inf
+	}
+	s := &Source{limiter: rate.NewLimiter(limit, max(burst, 1))}
+
+	opts := make([]func(*connect.Options), 0, len(optFns)+2)
+	opts = append(opts, func(o *connect.Options) {
+		o.HTTPClient = bufferedBodies{o.HTTPClient} // the SDK's default client by now, or cfg's
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = maxAttempts
+			so.MaxBackoff = maxBackoff
+			// The SDK's retry quota (a token bucket that fails requests once too many
+			// retries failed) would turn a throttling spell into immediate errors for every
+			// goroutine. The pacing below already bounds how fast retries go out, so the
+			// quota only adds failures here.
+			so.RateLimiter = ratelimit.None
+		})
+	})
+	opts = append(opts, optFns...)
+	opts = append(opts, func(o *connect.Options) {
+		o.APIOptions = append(o.APIOptions, s.addPacing)
+	})
+	s.client = connect.NewFromConfig(cfg, opts...)
+	return s
+}
+
+// addPacing puts the pacer in the finalize step right after the SDK's retry loop ("Retry"),
+// so that it runs once per attempt: first attempts and retries alike wait for the limiter.
+// It runs before the auth scheme, credentials and signing middlewares, so an attempt is
+// signed only when its turn has come; an http.RoundTripper would also see every attempt, but
+// after signing, and a request that queued for long would go out with an aging signature.
+func (s *Source) addPacing(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(pacer{s.limiter}, "Retry", middleware.After)
+}
+
+// pacer is a finalize middleware that waits for the shared limiter before each attempt.
+type pacer struct{ limiter *rate.Limiter }
+
+func (pacer) ID() string { return "phonewatch.Pacer" }
+
+func (p pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	middleware.FinalizeOutput, middleware.Metadata, error,
+) {
+	if err := p.limiter.Wait(ctx); err != nil {
+		cause := ctx.Err()
+		if cause == nil {
+			// The limiter refuses a wait that would outlast the deadline, before it passes.
+			cause = fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+		}
+		// A canceled-request error is what the retryer never retries, and it unwraps to the
+		// context's error, so callers can tell "out of time" from a Connect failure.
+		return middleware.FinalizeOutput{}, middleware.Metadata{},
+			&aws.RequestCanceledError{Err: fmt.Errorf("wait for the Connect request rate: %w", cause)}
+	}
+	return next.HandleFinalize(ctx, in)
+}
+
+// bufferedBodies hands the HTTP transport an in-memory copy of each request body. The SDK
+// closes a request's body as soon as the response headers arrive (smithy-go's ClientHandler),
+// while net/http may still be making its final read of that body after sending it; the read
+// then fails, the transport drops the connection under the response being read, and the SDK
+// retries the call ("use of closed network connection", aws/aws-sdk-go-v2#2737), spending
+// quota. With a copy the SDK's close has nothing to break. Only ListPhoneNumbersV2 has a
+// body, a few bytes of JSON.
+type bufferedBodies struct{ next connect.HTTPClient }
+
+func (c bufferedBodies) Do(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return c.next.Do(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close() // the SDK's own reader: closing it does not touch the copy
+	if err != nil {
+		return nil, fmt.Errorf("read the request body: %w", err)
+	}
+	r := req.Clone(req.Context())
+	r.ContentLength = int64(len(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.Body, _ = r.GetBody()
+	return c.next.Do(r)
+}
+
+// List returns the numbers claimed to each target ARN (instance or traffic distribution
+// group), or to the whole account and Region when targets is empty, once each by
+// PhoneNumberId. When some targets fail it still returns the numbers it could list, with an
+// error that names each failed target.
+func (s *Source) List(ctx context.Context, targets []string) ([]status.Number, error) {
+	if len(targets) == 0 {
+		targets = []string{""}
+	}
+	var (
+		out  []status.Number
+		seen = make(map[string]bool)
+		errs []error
+	)
+	for _, target := range targets {
+		err := s.listTarget(ctx, target, func(n status.Number) {
+			if !seen[n.ID] {
+				seen[n.ID] = true
+				out = append(out, n)
+			}
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// listTarget pages through ListPhoneNumbersV2 for one target ("" for the whole account).
+func (s *Source) listTarget(ctx context.Context, target string, add func(status.Number)) error {
+	in := &connect.ListPhoneNumbersV2Input{MaxResults: aws.Int32(listPageSize)}
+	what := "list phone numbers of the account"
+	if target != "" {
+		in.TargetArn = aws.String(target)
+		what = "list phone numbers of " + target
+	}
+	pages := connect.NewListPhoneNumbersV2Paginator(s.client, in, func(o *connect.ListPhoneNumbersV2PaginatorOptions) {
+		o.StopOnDuplicateToken = true // a repeated token would otherwise page forever
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return apiError(what, actionList, err)
+		}
+		for _, ls := range page.ListPhoneNumbersSummaryList {
+			n, ok := numberOf(ls)
+			if !ok {
+				slog.WarnContext(ctx, "skipping a listed phone number without PhoneNumberId or PhoneNumberArn",
+					"target", target)
+				continue
+			}
+			add(n)
+		}
+	}
+	return nil
+}
+
+// numberOf converts a list entry. An entry without an ID takes it from its ARN (Connect's
+// phone number ARNs end in phone-number/<PhoneNumberId>); one with neither cannot be
+// described, so ok is false.
+func numberOf(ls types.ListPhoneNumbersSummary) (status.Number, bool) {
+	n := status.Number{
+		ID:          aws.ToString(ls.PhoneNumberId),
+		ARN:         aws.ToString(ls.PhoneNumberArn),
+		E164:        aws.ToString(ls.PhoneNumber),
+		CountryCode: string(ls.PhoneNumberCountryCode),
+		Type:        string(ls.PhoneNumberType),
+		Description: aws.ToString(ls.PhoneNumberDescription),
+		TargetARN:   aws.ToString(ls.TargetArn),
+		InstanceID:  aws.ToString(ls.InstanceId),
+	}
+	if n.ID == "" {
+		if _, id, found := strings.Cut(n.ARN, ":phone-number/"); found && id != "" && !strings.Contains(id, "/") {
+			n.ID = id
+		}
+	}
+	return n, n.ID != ""
+}
+
+// Describe returns the summary of one number, by PhoneNumberId or PhoneNumberArn (by ARN
+// where known: a traffic distribution group's number is found from its other Region only by
+// ARN). The summary is unvalidated: a field Connect left out stays nil. Errors wrap
+// status.ErrNotFound for ResourceNotFoundException and ErrAccessDenied for
+// AccessDeniedException.
+func (s *Source) Describe(ctx context.Context, idOrARN string) (*status.Summary, error) {
+	out, err := s.client.DescribePhoneNumber(ctx, &connect.DescribePhoneNumberInput{
+		PhoneNumberId: aws.String(idOrARN),
+	})
+	what := "describe " + idOrARN
+	var notFound *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &notFound):
+		return nil, fmt.Errorf("%s: %w: %w", what, status.ErrNotFound, err)
+	case err != nil:
+		return nil, apiError(what, actionDescribe, err)
+	}
+	if out.ClaimedPhoneNumberSummary == nil {
+		return nil, fmt.Errorf("%s: %w", what,
+			&status.ValidationError{Field: "ClaimedPhoneNumberSummary", Value: `""`, Rule: "missing"})
+	}
+	return summaryOf(out.ClaimedPhoneNumberSummary), nil
+}
+
+// summaryOf converts the SDK's summary to the domain's, keeping absent fields nil (the SDK
+// gives absent enums as "", which become nil too) so that validation can name them.
+func summaryOf(c *types.ClaimedPhoneNumberSummary) *status.Summary {
+	s := &status.Summary{
+		PhoneNumberID:          c.PhoneNumberId,
+		PhoneNumberArn:         c.PhoneNumberArn,
+		PhoneNumber:            c.PhoneNumber,
+		PhoneNumberCountryCode: enum(c.PhoneNumberCountryCode),
+		PhoneNumberType:        enum(c.PhoneNumberType),
+		PhoneNumberDescription: c.PhoneNumberDescription,
+		TargetArn:              c.TargetArn,
+		InstanceID:             c.InstanceId,
+		SourcePhoneNumberArn:   c.SourcePhoneNumberArn,
+		Tags:                   maps.Clone(c.Tags),
+	}
+	if st := c.PhoneNumberStatus; st != nil {
+		s.PhoneNumberStatus = &status.PhoneNumberStatus{Status: enum(st.Status), Message: st.Message}
+	}
+	return s
+}
+
+// enum returns a pointer to an SDK enum's value, or nil for the empty (absent) value.
+func enum[E ~string](e E) *string {
+	if e == "" {
+		return nil
+	}
+	v := string(e)
+	return &v
+}
+
+// apiError wraps an SDK error with what was being done; an AccessDeniedException also wraps
+// ErrAccessDenied and names the IAM action the role needs.
+func apiError(what, action string, err error) error {
+	var denied *types.AccessDeniedException
+	if errors.As(err, &denied) {
+		return fmt.Errorf("%s: %w (the role needs IAM action %s): %w", what, ErrAccessDenied, action, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
