@@ -1,9 +1,11 @@
 package connecttest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -37,7 +39,30 @@ func newClient(t *testing.T, srv *connecttest.Server) *connect.Client {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(srv.URL),
-	}, func(o *connect.Options) { o.RetryMaxAttempts = 1 })
+	}, func(o *connect.Options) {
+		o.RetryMaxAttempts = 1
+		o.HTTPClient = bufferedBodies{o.HTTPClient}
+	})
+}
+
+// bufferedBodies gives the transport a copy of each request body, as internal/connect does:
+// the SDK closes the body when response headers arrive, which can break the transport's last
+// read of it and the connection with it (aws/aws-sdk-go-v2#2737). The SDK retries that, but
+// with retries off here it would fail a test at random.
+type bufferedBodies struct{ next connect.HTTPClient }
+
+func (c bufferedBodies) Do(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return c.next.Do(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	return c.next.Do(r)
 }
 
 func newServer(t *testing.T) *connecttest.Server {
