@@ -59,7 +59,7 @@ var goldenCases = []struct {
 		StatusMessage: "The phone number could not be claimed. Retry the request.",
 		ObservedAt:    at("2026-11-26T05:40:00Z"),
 		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
-		Basis: status.BasisTransition,
+		Basis: status.BasisTransition, FailedAfter: at("2026-11-26T05:35:00Z"),
 	}},
 	{"failed-first-observation", status.Notification{
 		Event: status.EventFailed, Number: london, Status: status.Failed,

@@ -119,10 +119,14 @@ func basisExplained(n status.Notification) string {
 	failed := n.FailedSince.UTC().Format(textTime)
 	switch n.Basis {
 	case status.BasisTransition:
-		return fmt.Sprintf("Connect reports no failure time. phonewatch saw this number not FAILED at an "+
-			"earlier check and FAILED at %s, so the claim failed after that earlier check. The deadline "+
-			"is that earlier check plus the retry window: this deadline is the earliest Connect may "+
-			"release it. The real one is never earlier, and later by at most one check interval.", failed)
+		after := "an earlier check"
+		if !n.FailedAfter.IsZero() {
+			after = n.FailedAfter.UTC().Format(textTime)
+		}
+		return fmt.Sprintf("Connect reports no failure time. phonewatch saw this number not FAILED at %s "+
+			"and FAILED at %s, so the claim failed in between. The deadline is that earlier check plus "+
+			"the retry window: the earliest Connect may release it. The real one is never "+
+			"earlier, and later by at most one check interval.", after, failed)
 	case status.BasisFirstObservation:
 		return fmt.Sprintf("Connect reports no failure time. phonewatch first saw it FAILED at %s; it may "+
 			"have failed earlier, so the real deadline may be EARLIER than this upper bound (first "+

@@ -100,7 +100,7 @@ func vanishedFailed(e *Episode, prevStatus Status, prevSpell time.Time) bool {
 // newEpisode bounds the deadline of a FAILED episode that starts at now (see Basis).
 func newEpisode(r *Record, now time.Time, p Policy) *Episode {
 	if !r.NotFailedAt.IsZero() {
-		return &Episode{FailedSince: now, Deadline: r.NotFailedAt.Add(p.RetryWindow), Basis: BasisTransition}
+		return &Episode{FailedSince: now, Deadline: r.NotFailedAt.Add(p.RetryWindow), Basis: BasisTransition, FailedAfter: r.NotFailedAt}
 	}
 	return &Episode{FailedSince: now, Deadline: now.Add(p.RetryWindow), Basis: BasisFirstObservation}
 }
@@ -153,6 +153,7 @@ func note(ev Event, r *Record, o Observation) Notification {
 func episodeNote(ev Event, r *Record, o Observation) Notification {
 	n := note(ev, r, o)
 	n.FailedSince, n.RetryDeadline, n.Basis = r.Episode.FailedSince, r.Episode.Deadline, r.Episode.Basis
+	n.FailedAfter = r.Episode.FailedAfter
 	return n
 }
 

@@ -514,6 +514,7 @@ func TestDecideNotificationFacts(t *testing.T) {
 	want := Notification{
 		Event: EventFailed, Number: testNumber, Status: Failed, StatusMessage: failed.Message,
 		ObservedAt: failed.At, FailedSince: failed.At, RetryDeadline: t0.Add(24 * time.Hour), Basis: BasisTransition,
+		FailedAfter: t0, // the CLAIMED check: the claim failed after it
 	}
 	if !reflect.DeepEqual(notes[0], want) {
 		t.Errorf("FAILED notification:\n got %+v\nwant %+v", notes[0], want)

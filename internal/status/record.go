@@ -61,6 +61,9 @@ type Episode struct {
 	FailedSince time.Time `json:"failedSince" dynamodbav:"failedSince"`
 	Deadline    time.Time `json:"retryDeadline" dynamodbav:"retryDeadline"`
 	Basis       Basis     `json:"deadlineBasis" dynamodbav:"deadlineBasis"`
+	// FailedAfter is the latest check that saw the number not FAILED before this episode
+	// (basis transition only): the claim failed after it.
+	FailedAfter time.Time `json:"failedAfter,omitzero" dynamodbav:"failedAfter,omitempty"`
 	// EndedAt is the first check that saw the number leave FAILED; zero while open.
 	EndedAt time.Time `json:"endedAt,omitzero" dynamodbav:"endedAt,omitempty"`
 

@@ -82,6 +82,8 @@ type Notification struct {
 	FailedSince   time.Time
 	RetryDeadline time.Time
 	Basis         Basis
+	// FailedAfter is the last check that saw the number not FAILED (basis transition only).
+	FailedAfter time.Time
 	// Reminder is the REMINDERS offset this reminder stands for (REMINDER only).
 	Reminder time.Duration
 
