@@ -108,7 +108,7 @@ func (p pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, 
 		cause := ctx.Err()
 		if cause == nil {
 			// The limiter refuses a wait that would outlast the deadline, before it passes.
-			cause = fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+			cause = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 		}
 		// A canceled-request error is what the retryer never retries, and it unwraps to the
 		// context's error, so callers can tell "out of time" from a Connect failure.

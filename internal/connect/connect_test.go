@@ -285,7 +285,7 @@ func TestDescribeErrors(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			if errors.Is(err, status.ErrNotFound) != (tc.wantIs == status.ErrNotFound) {
+			if errors.Is(err, status.ErrNotFound) != errors.Is(tc.wantIs, status.ErrNotFound) {
 				t.Errorf("error %v: ErrNotFound only for ResourceNotFoundException", err)
 			}
 			if n := srv.Describes(id(1, 1)); n != tc.wantCalls {
