@@ -1,0 +1,175 @@
+package faultproxy_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/phonewatch/phonewatch/internal/faultproxy"
+	"github.com/phonewatch/phonewatch/internal/testenv"
+)
+
+// backend is a stand-in server that counts what reaches it and answers 200 "real".
+func backend(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		_, _ = io.WriteString(w, "real")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func post(t *testing.T, ctx context.Context, url, target string) (*http.Response, string, error) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", target)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body), nil
+}
+
+// Faults go to the operation they were queued for, in order, then requests pass through; the
+// fault is DynamoDB's wire shape: status, x-amzn-ErrorType, __type and message, CRC32.
+func TestInjectsThenPassesThrough(t *testing.T) {
+	srv, reached := backend(t)
+	p := faultproxy.New(t, srv.URL)
+	p.Inject("Scan", 1, faultproxy.DynamoThrottling)
+	p.Inject("Scan", 1, faultproxy.DynamoInternal)
+
+	testCases := []struct {
+		target   string
+		wantCode int
+		wantType string
+	}{
+		{"DynamoDB_20120810.GetItem", 200, ""},
+		{"DynamoDB_20120810.Scan", 400, faultproxy.DynamoThrottling.Type},
+		{"DynamoDB_20120810.Scan", 500, faultproxy.DynamoInternal.Type},
+		{"DynamoDB_20120810.Scan", 200, ""},
+	}
+	for i, tc := range testCases {
+		resp, body, err := post(t, t.Context(), p.URL, tc.target)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if resp.StatusCode != tc.wantCode {
+			t.Errorf("request %d (%s): status %d, want %d", i, tc.target, resp.StatusCode, tc.wantCode)
+		}
+		if tc.wantType == "" {
+			if body != "real" {
+				t.Errorf("request %d: body %q, want the backend's", i, body)
+			}
+			continue
+		}
+		if got := resp.Header.Get("X-Amzn-ErrorType"); got != tc.wantType {
+			t.Errorf("request %d: x-amzn-ErrorType %q, want %q", i, got, tc.wantType)
+		}
+		if !strings.Contains(body, `"__type":"`+tc.wantType+`"`) || !strings.Contains(body, `"message":`) {
+			t.Errorf("request %d: body %s lacks __type and message", i, body)
+		}
+		if resp.Header.Get("X-Amz-Crc32") == "" {
+			t.Errorf("request %d: no X-Amz-Crc32", i)
+		}
+	}
+	if got := reached.Load(); got != 2 {
+		t.Errorf("backend saw %d requests, want 2 (the faulted ones never reach it)", got)
+	}
+	if p.Calls("Scan") != 3 || p.Calls("") != 4 || p.Injected() != 2 || p.Pending() != 0 {
+		t.Errorf("Calls(Scan)=%d Calls()=%d Injected=%d Pending=%d, want 3, 4, 2, 0",
+			p.Calls("Scan"), p.Calls(""), p.Injected(), p.Pending())
+	}
+}
+
+// A lost response: the backend applies the request, the client sees only the fault.
+func TestAfterForwardLosesTheResponse(t *testing.T) {
+	srv, reached := backend(t)
+	p := faultproxy.New(t, srv.URL)
+	lost := faultproxy.DynamoInternal
+	lost.AfterForward = true
+	p.Inject("", 1, lost)
+
+	resp, body, err := post(t, t.Context(), p.URL, "DynamoDB_20120810.TransactWriteItems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 500 || body == "real" {
+		t.Errorf("client got %d %q, want the 500 fault", resp.StatusCode, body)
+	}
+	if reached.Load() != 1 {
+		t.Errorf("backend saw %d requests, want 1: the request must be applied", reached.Load())
+	}
+}
+
+// A delayed fault is a hung server: the client's own deadline ends the wait, and the request
+// never reaches the backend.
+func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {
+	srv, reached := backend(t)
+	p := faultproxy.New(t, srv.URL)
+	hang := faultproxy.DynamoInternal
+	hang.Delay = time.Hour
+	p.Inject("Query", 1, hang)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, _, err := post(t, ctx, p.URL, "DynamoDB_20120810.Query")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the client's deadline", err)
+	}
+	if reached.Load() != 0 {
+		t.Errorf("backend saw %d requests, want 0", reached.Load())
+	}
+}
+
+// The real DynamoDB client in front of moto_server reads the faults as DynamoDB's own errors,
+// and its retryer retries them until the real answer comes through.
+func TestDynamoDBClientSeesDynamoDBErrors(t *testing.T) {
+	moto := testenv.MotoURL(t)
+	p := faultproxy.New(t, moto)
+	client := func(attempts int) *dynamodb.Client {
+		return dynamodb.New(dynamodb.Options{
+			Region:           "us-east-1",
+			Credentials:      credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+			BaseEndpoint:     aws.String(p.URL),
+			RetryMaxAttempts: attempts,
+		})
+	}
+
+	p.Inject("ListTables", 1, faultproxy.DynamoThrottling)
+	_, err := client(1).ListTables(t.Context(), &dynamodb.ListTablesInput{})
+	var throttled *types.ThrottlingException
+	if !errors.As(err, &throttled) {
+		t.Errorf("throttling fault: err = %v, want *types.ThrottlingException", err)
+	}
+
+	p.Inject("ListTables", 1, faultproxy.DynamoInternal)
+	_, err = client(1).ListTables(t.Context(), &dynamodb.ListTablesInput{})
+	var internal *types.InternalServerError
+	if !errors.As(err, &internal) {
+		t.Errorf("5xx fault: err = %v, want *types.InternalServerError", err)
+	}
+
+	p.Inject("ListTables", 1, faultproxy.DynamoThrottling)
+	p.Inject("ListTables", 1, faultproxy.DynamoInternal)
+	before := p.Calls("ListTables")
+	if _, err := client(3).ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Errorf("with 3 attempts over 2 faults: %v", err)
+	}
+	if got := p.Calls("ListTables") - before; got != 3 {
+		t.Errorf("%d attempts, want 3 (two faults, then moto's answer)", got)
+	}
+}
