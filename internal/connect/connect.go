@@ -44,6 +44,14 @@ const (
 	maxBackoff  = 4 * time.Second
 	// listPageSize is ListPhoneNumbersV2's largest page: fewest requests against the quota.
 	listPageSize = 1000
+	// headroom is how many tokens of Connect's bucket the limiter leaves unspent. Connect
+	// counts a request when it arrives; the limiter, when it lets it go. A request that
+	// arrives sooner after its send than an earlier one did (the first burst is slowed by
+	// new connections and by every goroutine signing at once; later requests reuse
+	// connections) would find Connect's bucket a fraction of a token short and be throttled,
+	// costing a retry. One token absorbs up to 1/rps of such variation (500 ms at the
+	// default 2/s), for 1/rps more per run.
+	headroom = 1
 )
 
 // Source lists and describes Connect phone numbers. It is safe for concurrent use: every
@@ -56,15 +64,16 @@ type Source struct {
 var _ monitor.Source = (*Source)(nil)
 
 // New returns a Source on cfg that sends at most rps requests per second to Connect, with
-// bursts of up to burst requests. rps <= 0 disables the client-side pacing (for callers that
-// pace elsewhere); a burst below 1 is taken as 1. optFns adjust the Connect client as usual
+// bursts of up to burst-1 requests: one request of Connect's burst is kept in reserve (see
+// headroom). rps <= 0 disables the client-side pacing (for callers that pace elsewhere); a
+// burst below 2 is taken as 1, with no reserve. optFns adjust the Connect client as usual
 // (e.g. BaseEndpoint, or a shorter retry backoff in tests); they cannot remove the pacing.
 func New(cfg aws.Config, rps float64, burst int, optFns ...func(*connect.Options)) *Source {
 	limit := rate.Limit(rps)
 	if rps <= 0 {
 		limit = rate.Inf
 	}
-	s := &Source{limiter: rate.NewLimiter(limit, max(burst, 1))}
+	s := &Source{limiter: rate.NewLimiter(limit, max(burst-headroom, 1))}
 
 	opts := make([]func(*connect.Options), 0, len(optFns)+2)
 	opts = append(opts, func(o *connect.Options) {

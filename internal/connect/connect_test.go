@@ -395,13 +395,14 @@ func TestContextEndsRetriesAndWaits(t *testing.T) {
 	}
 }
 
-// TestRetriesAndPagesDrawFromTheLimiter: with a budget of two requests, the third request of
-// any kind waits, so it fails at the deadline without reaching the server.
+// TestRetriesAndPagesDrawFromTheLimiter: with a budget of two requests (a burst of 3, one
+// kept in reserve), the third request of any kind waits, so it fails at the deadline
+// without reaching the server.
 func TestRetriesAndPagesDrawFromTheLimiter(t *testing.T) {
 	t.Run("a retry", func(t *testing.T) {
 		srv := newServer(t)
 		putNumbers(srv, instanceA, 1, 2)
-		src := newSource(srv, 0.001, 2)
+		src := newSource(srv, 0.001, 3)
 		srv.FailNext(id(1, 0), 500, "InternalServiceException", 1)
 		if _, err := src.Describe(context.Background(), id(1, 0)); err != nil {
 			t.Fatalf("first attempt and retry within the burst: %v", err)
@@ -421,7 +422,7 @@ func TestRetriesAndPagesDrawFromTheLimiter(t *testing.T) {
 		putNumbers(srv, instanceA, 1, 2500)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		got, err := newSource(srv, 0.001, 2).List(ctx, []string{instanceA})
+		got, err := newSource(srv, 0.001, 3).List(ctx, []string{instanceA})
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), instanceA) {
 			t.Fatalf("third page: %v, want the deadline, naming the target", err)
 		}
@@ -447,11 +448,10 @@ func TestPacing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t)
 			putNumbers(srv, instanceA, 1, 40)
-			// Same rate as the client. The server's burst is 2 above the client's: a token
-			// bucket at exactly the client's rate throttles whenever one request reaches it a
-			// little later than the next one does (new connections, scheduling); 2 tokens at
-			// 20/s absorb 100 ms of such jitter, far less than the 40/s case sends too much.
-			srv.SetRateLimit(20, 5+2)
+			// The server's rate and burst are the client's configuration, as Connect's quota
+			// is: the token the Source keeps in reserve absorbs requests that reach the server
+			// a little later than the next one does (new connections, scheduling).
+			srv.SetRateLimit(20, 5)
 			src := newSource(srv, tc.clientRPS, 5, quickRetries)
 
 			var wg sync.WaitGroup
