@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,17 +27,20 @@ func (b *builder) bootstrap(ctx context.Context, arch string) (string, error) {
 	}
 	if b.root == "" {
 		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+		if err != nil {
+			return "", fmt.Errorf("find the module root: go env GOMOD: %w", err)
+		}
 		gomod := strings.TrimSpace(string(out))
-		if err != nil || gomod == "" || gomod == os.DevNull {
-			return "", fmt.Errorf("find the module root (run bench inside the phonewatch module): %v", err)
+		if gomod == "" || gomod == os.DevNull {
+			return "", errors.New("find the module root: run bench inside the phonewatch module")
 		}
 		b.root = filepath.Dir(gomod)
 	}
 	outDir := filepath.Join(b.dir, "build-"+arch)
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	if err := os.MkdirAll(outDir, 0o750); err != nil {
 		return "", fmt.Errorf("build %s: %w", arch, err)
 	}
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", b.root,
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", b.root, //nolint:gosec // G204: fixed target; paths and GOARCH are ours
 		"build-PhoneWatchFunction", "ARTIFACTS_DIR="+outDir, "GOARCH="+arch)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr

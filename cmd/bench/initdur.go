@@ -152,7 +152,7 @@ func coldStart(ctx context.Context, rie, bootstrap, dir string, env map[string]s
 	api := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 
 	out := &lineLog{}
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", emulator, "--runtime-api-address", api, bootstrap)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", emulator, "--runtime-api-address", api, bootstrap) //nolint:gosec // G204: the RIE the user named, over the bootstrap built here
 	cmd.Dir = dir
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -35,7 +35,7 @@ func startMoto(ctx context.Context) (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:gosec // G204: moto_server found on PATH, fixed arguments
 	// The server dies with this process, however that ends; its own process group lets stop
 	// end whatever it started too (moto_server may be a wrapper script).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -90,7 +90,7 @@ func startCPUProfile(path string) (func() error, error) {
 	if path == "" {
 		return func() error { return nil }, nil
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // G304: the file the user named with --cpuprofile
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
