@@ -70,6 +70,9 @@ type Proxy struct {
 	queued   map[string][]Fault // by operation; "" matches any request
 	calls    map[string]int     // requests seen, by operation
 	injected int
+	serial   bool
+	// forwarding is held around each forwarded request while serial is on.
+	forwarding sync.Mutex
 }
 
 // faultKey carries the fault chosen for a request from ServeHTTP to ModifyResponse.
@@ -121,6 +124,25 @@ func (p *Proxy) Inject(op string, n int, f Fault) {
 	}
 }
 
+// Serialize makes the proxy forward one request at a time from now on. A real AWS service
+// applies each request atomically (a DynamoDB transaction is isolated from every other); a
+// test server need not: moto_server's TransactWriteItems copies each table it touches and
+// restores that copy when the transaction is cancelled, wiping whatever a concurrent request
+// wrote meanwhile. Serialized, the server's requests are atomic again, so that a test of
+// concurrent clients tests the clients, not the server's races.
+func (p *Proxy) Serialize() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.serial = true
+}
+
+// Clear drops every fault still queued: the server is healthy again.
+func (p *Proxy) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.queued)
+}
+
 // Calls returns how many requests of operation op arrived ("" for all), faulted or not.
 func (p *Proxy) Calls(op string) int {
 	p.mu.Lock()
@@ -156,7 +178,11 @@ func (p *Proxy) Pending() int {
 // ServeHTTP answers the next queued fault for the request's operation, or forwards it.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := Operation(r)
-	f, ok := p.take(op)
+	f, ok, serial := p.take(op)
+	if serial && (!ok || f.AfterForward) {
+		p.forwarding.Lock()
+		defer p.forwarding.Unlock()
+	}
 	switch {
 	case !ok:
 		p.rp.ServeHTTP(w, r)
@@ -178,8 +204,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// take counts the request and pops the fault it is to get, if any.
-func (p *Proxy) take(op string) (Fault, bool) {
+// take counts the request and pops the fault it is to get, if any; serial reports whether
+// forwarding is serialized.
+func (p *Proxy) take(op string) (f Fault, ok, serial bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls[op]++
@@ -187,10 +214,10 @@ func (p *Proxy) take(op string) (Fault, bool) {
 		if q := p.queued[key]; len(q) > 0 {
 			p.queued[key] = q[1:]
 			p.injected++
-			return q[0], true
+			return q[0], true, p.serial
 		}
 	}
-	return Fault{}, false
+	return Fault{}, false, p.serial
 }
 
 // Operation is the request's operation name from its X-Amz-Target header ("Scan" of

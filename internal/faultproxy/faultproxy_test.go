@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,5 +172,63 @@ func TestDynamoDBClientSeesDynamoDBErrors(t *testing.T) {
 	}
 	if got := p.Calls("ListTables") - before; got != 3 {
 		t.Errorf("%d attempts, want 3 (two faults, then moto's answer)", got)
+	}
+}
+
+// Serialized, the proxy forwards one request at a time: a backend that holds the first
+// request until a second one comes in never sees one. Unserialized, it does.
+func TestSerialize(t *testing.T) {
+	for _, serial := range []bool{false, true} {
+		var mu sync.Mutex
+		inside, most := 0, 0
+		both := make(chan struct{})
+		var once sync.Once
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			inside++
+			most = max(most, inside)
+			if inside == 2 {
+				once.Do(func() { close(both) })
+			}
+			mu.Unlock()
+			select {
+			case <-both:
+			case <-time.After(200 * time.Millisecond):
+			}
+			mu.Lock()
+			inside--
+			mu.Unlock()
+		}))
+		p := faultproxy.New(t, srv.URL)
+		if serial {
+			p.Serialize()
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				if resp, _, err := post(t, t.Context(), p.URL, "DynamoDB_20120810.TransactWriteItems"); err != nil || resp.StatusCode != 200 {
+					t.Errorf("request: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		srv.Close()
+		if want := map[bool]int{false: 2, true: 1}[serial]; most != want {
+			t.Errorf("serialized %v: %d requests at once at the backend, want %d", serial, most, want)
+		}
+	}
+}
+
+// Clear drops the faults still queued.
+func TestClear(t *testing.T) {
+	srv, reached := backend(t)
+	p := faultproxy.New(t, srv.URL)
+	p.Inject("", 3, faultproxy.DynamoInternal)
+	p.Clear()
+	if resp, _, err := post(t, t.Context(), p.URL, "DynamoDB_20120810.Scan"); err != nil || resp.StatusCode != 200 || reached.Load() != 1 {
+		t.Errorf("after Clear: %v %v, backend reached %d times", resp, err, reached.Load())
+	}
+	if p.Pending() != 0 || p.Injected() != 0 {
+		t.Errorf("Pending %d, Injected %d after Clear, want 0, 0", p.Pending(), p.Injected())
 	}
 }

@@ -1,23 +1,50 @@
 // Package monitor runs one check of the watched numbers: choose them, describe each at the
-// Connect rate, decide with the domain, claim, publish, mark and persist, and sum it up.
+// Connect rate inside the invocation's time budget, decide with the domain, claim, publish,
+// mark and persist, and sum it up.
+//
+// Overlapping runs (a slow run and the next scheduled one, Lambda's retries of a failed
+// invocation) share one state table. A run that has notifications to send first claims the
+// record with a conditional write; of two runs only the one whose write wins publishes, and
+// a record claimed by another live run is left alone. The claim is released by the write
+// that marks the notifications sent. If that write is lost (the run dies after SNS accepted),
+// the claim expires after the run's deadline plus a minute and a later run sends again: at
+// most one repeat, and never a lost notification.
 package monitor
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-// Monitor holds what a run needs; build it once and call Run for each invocation.
+// Defaults for the Monitor fields left zero.
+const (
+	// DefaultReservePerRecord is the finishing time kept per record to save: a
+	// TransactWriteItems of 100 records takes tens of milliseconds, retries included.
+	DefaultReservePerRecord = 5 * time.Millisecond
+	// DefaultReservePerNotification is the finishing time kept per notification: its share of
+	// a PublishBatch call of 10 and the second write of its record that marks it sent.
+	DefaultReservePerNotification = 50 * time.Millisecond
+	// DefaultStoreTimeout bounds one attempt of a state read or write.
+	DefaultStoreTimeout = 5 * time.Second
+	// claimWithoutDeadline is how long a claim holds when the run has no deadline (a local
+	// run): far longer than publishing takes.
+	claimWithoutDeadline = 5 * time.Minute
+	// claimSlack is how long a claim outlives the run's deadline, for clock skew between the
+	// hosts of overlapping runs.
+	claimSlack = time.Minute
+)
+
+// Monitor holds what a run needs; build it once and call Run for each invocation. Run may be
+// called concurrently: a Monitor holds no state of its own between runs.
 type Monitor struct {
 	Source    Source
 	Store     Store
@@ -26,16 +53,32 @@ type Monitor struct {
 	// Targets and PhoneNumberIDs are the configured watch list (TARGET_ARNS, PHONE_NUMBER_IDS).
 	Targets        []string
 	PhoneNumberIDs []string
-	// Now is the clock, read at every use: a warm Lambda lives for hours.
+	// Now is the clock of observations and claims, read at every use: a warm Lambda lives for
+	// hours. (The time budget is measured against the context deadline, in wall-clock time.)
+	// Nil means time.Now.
 	Now func() time.Time
-	// InFlight is how many describes may be under way at once; the Source paces them.
+	// InFlight is how many describes may be under way at once; the Source paces them. Below 1
+	// means 1.
 	InFlight int
-	// FinishReserve is the time kept free before the context deadline to save state and
-	// publish after the last check.
-	FinishReserve time.Duration
-	// NewRunID names a run in claims; a run never confuses its own claim with another's.
+
+	// The finish reserve is the time kept free before the context deadline to save state and
+	// publish after the last check: FinishReserve, plus ReservePerRecord for each record the
+	// run will save and ReservePerNotification for each notification it will publish. No new
+	// check starts when what is left would not cover the reserve for the work taken on so
+	// far, and checks still under way are cut when the time comes. Zero per-item costs mean
+	// DefaultReservePerRecord and DefaultReservePerNotification.
+	FinishReserve          time.Duration
+	ReservePerRecord       time.Duration
+	ReservePerNotification time.Duration
+	// StoreTimeout bounds one attempt of a state read or write, so that a hung connection is
+	// abandoned and the call tried again while time is left. Zero means DefaultStoreTimeout.
+	StoreTimeout time.Duration
+
+	// NewRunID names a run in claims; a run never confuses its own claim with another's. Nil
+	// means 16 random hex digits.
 	NewRunID func() string
-	Log      *slog.Logger
+	// Log receives what the summary does not say. Nil means slog.Default().
+	Log *slog.Logger
 }
 
 // Scope is what one run checks.
@@ -66,6 +109,14 @@ type NumberError struct {
 	Error         string `json:"error"`
 }
 
+// HoursToNearestDeadline is for metrics: hours from now to the nearest open deadline, or NaN.
+func (s Summary) HoursToNearestDeadline(now time.Time) float64 {
+	if s.NearestDeadline.IsZero() {
+		return math.NaN()
+	}
+	return s.NearestDeadline.Sub(now).Hours()
+}
+
 // item is one number to check in this run.
 type item struct {
 	id   string
@@ -73,368 +124,137 @@ type item struct {
 	prev *status.Record
 	num  status.Number // what listing or configuration knows of it
 
-	obs   status.Observation
-	err   error
-	done  bool
-	next  status.Record
-	notes []status.Notification
+	obs  status.Observation
+	err  error
+	done bool // observed (obs is set); err may still say something worth reporting
+	cut  bool // stopped by this run's time budget: not an error, the next run checks it first
+	// skipped: the record is claimed by another live run, which is notifying this number
+	// right now; this run neither decides nor writes it, but it was checked.
+	skipped bool
+	next    status.Record
+	notes   []status.Notification
+	sent    int // notes delivered
 }
 
-// Run checks the scope once. It returns an error only when no number at all could be checked
-// (or state could not be read or written); per-number problems are entries in Summary.Errors.
-func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
-	start := m.Now()
-	runID := m.NewRunID()
-	sum := Summary{Statuses: map[string]int{}, Errors: []NumberError{}, Complete: true}
+// run is the state of one Run call.
+type run struct {
+	*Monitor
+	id    string
+	start time.Time
+	sum   Summary
+	// checkErrs are the errors of numbers that could not be checked, for the run's error.
+	checkErrs []error
+	started   int // checks started
+}
 
-	items, err := m.gather(ctx, scope, &sum)
+// Run checks the scope once. Per-number problems are entries in Summary.Errors. It returns an
+// error when no number at all could be checked, and when state could not be read or saved
+// (after retries), so that the errors alarm fires; the summary is filled in either way.
+func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
+	r := &run{
+		Monitor: m,
+		id:      m.runID(),
+		start:   m.now(),
+		sum:     Summary{Statuses: map[string]int{}, Errors: []NumberError{}, Complete: true},
+	}
+	items, err := r.gather(ctx, scope)
 	if err != nil {
-		return sum, err
+		return r.finish(), err
 	}
 	order(items)
-	attempted := m.check(ctx, items, &sum)
+	r.check(ctx, items)
+	saveErr := r.persist(ctx, items)
+	r.count(items)
+	if saveErr != nil {
+		return r.finish(), saveErr
+	}
+	if r.sum.Checked == 0 && (len(items) > 0 || len(r.sum.Errors) > 0) {
+		err := r.nothingChecked(len(items))
+		r.log().ErrorContext(ctx, "no number could be checked", "error", err)
+		return r.finish(), err
+	}
+	return r.finish(), nil
+}
 
-	var claims, quiet []*item
+// nothingChecked is the run's error when no number could be checked: it quotes the first
+// check error (which names a missing IAM action, e.g. connect:DescribePhoneNumber), or else
+// the first other error, or says that the time budget allowed none.
+func (r *run) nothingChecked(n int) error {
+	switch {
+	case len(r.checkErrs) > 0:
+		return fmt.Errorf("no number could be checked (%d of %d tried): %w", r.started, n, r.checkErrs[0])
+	case len(r.sum.Errors) > 0:
+		return fmt.Errorf("no number could be checked: %s", r.sum.Errors[0].Error)
+	default:
+		return fmt.Errorf("no number could be checked before the deadline: %d of %d checks started, none "+
+			"finished in time (Connect slow or unreachable, or the function's timeout too short for the "+
+			"finish reserve)", r.started, n)
+	}
+}
+
+// count fills the summary's counts from the items.
+func (r *run) count(items []*item) {
 	for _, it := range items {
 		if !it.done {
 			continue
 		}
-		now := it.obs.At
-		if it.prev != nil && it.prev.ClaimedByOther(runID, now) {
-			continue // another run is notifying this number right now: leave it to that run
+		r.sum.Checked++
+		r.sum.Statuses[string(it.obs.Status)]++
+		rec := &it.next
+		if it.skipped {
+			rec = it.prev // the other run's record is the best knowledge of the episode
 		}
-		it.next, it.notes = status.Decide(it.prev, it.obs, m.Policy)
-		it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
-		if len(it.notes) > 0 {
-			it.next.ClaimedBy, it.next.ClaimUntil = runID, now.Add(m.claimFor(ctx))
-			claims = append(claims, it)
-		} else {
-			quiet = append(quiet, it)
-		}
-	}
-
-	// Save first, claiming the records that have something to send: of two overlapping runs
-	// only the one whose conditional write wins publishes.
-	won, err := m.save(ctx, append(slices.Clone(claims), quiet...))
-	if err != nil {
-		return m.finish(sum, start), err
-	}
-	claims = slices.DeleteFunc(claims, func(it *item) bool { return !won[it.id] })
-
-	if len(claims) > 0 {
-		var notes []status.Notification
-		for _, it := range claims {
-			notes = append(notes, it.notes...)
-		}
-		errs := m.Publisher.Publish(ctx, notes)
-		i := 0
-		for _, it := range claims {
-			for _, n := range it.notes {
-				if errs[i] == nil {
-					it.next.MarkSent(n)
-					sum.NotificationsSent++
-				} else {
-					sum.Errors = append(sum.Errors, NumberError{it.id, fmt.Sprintf("publish %s: %v", n.Event, errs[i])})
-					m.Log.ErrorContext(ctx, "publish failed; the next run retries", "phoneNumberId", it.id, "event", n.Event, "error", errs[i])
-				}
-				i++
-			}
-			it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
-			it.next.Version++ // the claim was saved
-		}
-		// Mark what was delivered and release the claims. Should this write be lost, the
-		// claim expires and a later run sends again: the one window for a repeat.
-		if _, err := m.save(ctx, claims); err != nil {
-			return m.finish(sum, start), err
-		}
-	}
-
-	for _, it := range items {
-		if !it.done {
-			continue
-		}
-		sum.Checked++
-		sum.Statuses[string(it.obs.Status)]++
-		if e := it.next.Episode; e.Open() && it.next.Status == status.Failed {
-			if sum.NearestDeadline.IsZero() || e.Deadline.Before(sum.NearestDeadline) {
-				sum.NearestDeadline = e.Deadline
+		if e := rec.Episode; e.Open() && rec.Status == status.Failed {
+			if r.sum.NearestDeadline.IsZero() || e.Deadline.Before(r.sum.NearestDeadline) {
+				r.sum.NearestDeadline = e.Deadline
 			}
 		}
 	}
-	if sum.Checked == 0 && (attempted > 0 || len(sum.Errors) > 0) {
-		return m.finish(sum, start), fmt.Errorf("no number could be checked (%d tried): %s", attempted, firstError(sum))
-	}
-	return m.finish(sum, start), nil
 }
 
-func (m *Monitor) finish(sum Summary, start time.Time) Summary {
-	sum.DurationMs = m.Now().Sub(start).Milliseconds()
-	return sum
+func (r *run) finish() Summary {
+	r.sum.DurationMs = r.now().Sub(r.start).Milliseconds()
+	return r.sum
 }
 
-func firstError(sum Summary) string {
-	if len(sum.Errors) == 0 {
-		return "no error recorded"
-	}
-	return sum.Errors[0].Error
+func (r *run) addError(id string, err error) {
+	r.sum.Errors = append(r.sum.Errors, NumberError{PhoneNumberID: id, Error: err.Error()})
 }
 
-// claimFor is how long a claim holds: past the end of this invocation, so that no overlapping
-// run can publish the same notification while this one may still be publishing.
-func (m *Monitor) claimFor(ctx context.Context) time.Duration {
-	if dl, ok := ctx.Deadline(); ok {
-		return dl.Sub(m.Now()) + time.Minute
+func (m *Monitor) now() time.Time {
+	if m.Now == nil {
+		return time.Now()
 	}
-	return 5 * time.Minute
+	return m.Now()
 }
 
-// gather decides which numbers this run checks and loads their records.
-func (m *Monitor) gather(ctx context.Context, scope Scope, sum *Summary) ([]*item, error) {
-	byID := map[string]*item{}
-	var ids []string
-	add := func(n status.Number, ref string) {
-		id := IDOf(ref)
-		if n.ID != "" {
-			id = n.ID
-		}
-		it, ok := byID[id]
-		if !ok {
-			it = &item{id: id, ref: id}
-			byID[id] = it
-			ids = append(ids, id)
-		}
-		if strings.HasPrefix(ref, "arn:") {
-			it.ref = ref
-		}
-		if n.ARN != "" {
-			it.ref = n.ARN
-		}
-		if n.ID != "" {
-			it.num = n
-		}
+func (m *Monitor) runID() string {
+	if m.NewRunID != nil {
+		return m.NewRunID()
 	}
-
-	targets, refs := scope.TargetARNs, scope.PhoneNumberIDs
-	if scope.Scheduled {
-		targets, refs = m.Targets, m.PhoneNumberIDs
-	}
-	if scope.Scheduled || len(targets) > 0 {
-		listed, err := m.list(ctx, targets, scope.Scheduled, sum)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range listed {
-			add(n, n.ARN)
-		}
-	}
-	for _, ref := range refs {
-		add(status.Number{}, ref)
-	}
-
-	var recs []status.Record
-	var err error
-	if scope.Scheduled {
-		recs, err = m.Store.All(ctx)
-	} else if len(ids) > 0 {
-		recs, err = m.Store.Get(ctx, ids)
-	}
-	if err != nil {
-		m.Log.ErrorContext(ctx, "reading state failed", "error", err)
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	for i := range recs {
-		r := &recs[i]
-		it, ok := byID[r.ID]
-		if !ok {
-			if r.Retired() {
-				continue // gone and reported: nothing more to watch
-			}
-			add(r.Number, r.ARN)
-			it = byID[r.ID]
-		}
-		it.prev = r
-		if r.ARN != "" && !strings.HasPrefix(it.ref, "arn:") {
-			it.ref = r.ARN
-		}
-	}
-	items := make([]*item, 0, len(ids))
-	for _, id := range ids {
-		items = append(items, byID[id])
-	}
-	return items, nil
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
 }
 
-// list lists the targets (the whole account and Region when a scheduled run has none).
-func (m *Monitor) list(ctx context.Context, targets []string, scheduled bool, sum *Summary) ([]status.Number, error) {
-	if len(targets) == 0 {
-		if !scheduled {
-			return nil, nil
-		}
-		ns, err := m.Source.List(ctx, nil)
-		if err != nil {
-			m.Log.ErrorContext(ctx, "listing the account's numbers failed", "error", err)
-			sum.Errors = append(sum.Errors, NumberError{"", fmt.Sprintf("list: %v", err)})
-		}
-		return ns, nil
+func (m *Monitor) log() *slog.Logger {
+	if m.Log == nil {
+		return slog.Default()
 	}
-	var all []status.Number
-	for _, t := range targets {
-		ns, err := m.Source.List(ctx, []string{t})
-		if err != nil {
-			m.Log.ErrorContext(ctx, "listing a target failed", "targetArn", t, "error", err)
-			sum.Errors = append(sum.Errors, NumberError{t, fmt.Sprintf("list: %v", err)})
-			continue
-		}
-		all = append(all, ns...)
-	}
-	return all, nil
+	return m.Log
 }
 
-// IDOf returns the phone number ID of an ID or a phone-number ARN (its last path element).
-func IDOf(ref string) string {
-	if i := strings.LastIndex(ref, "/"); strings.HasPrefix(ref, "arn:") && i >= 0 {
-		return ref[i+1:]
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
 	}
-	return ref
+	return d
 }
 
-// order puts first the numbers whose deadlines matter (FAILED or IN_PROGRESS, or owing a
-// notification), then the ones checked longest ago (never checked first), so that a run that
-// must stop early still covers the urgent ones and consecutive partial runs cover every number.
-func order(items []*item) {
-	urgent := func(it *item) bool {
-		r := it.prev
-		return r != nil && (r.Status == status.Failed || r.Status == status.InProgress || r.Episode != nil)
-	}
-	checked := func(it *item) time.Time {
-		if it.prev == nil {
-			return time.Time{}
-		}
-		return it.prev.CheckedAt
-	}
-	slices.SortStableFunc(items, func(a, b *item) int {
-		if ua, ub := urgent(a), urgent(b); ua != ub {
-			if ua {
-				return -1
-			}
-			return 1
-		}
-		return checked(a).Compare(checked(b))
-	})
-}
-
-// check describes the items in order, InFlight at a time, until the time budget runs out.
-// It returns how many checks were attempted.
-func (m *Monitor) check(ctx context.Context, items []*item, sum *Summary) int {
-	checkCtx, cancel := ctx, context.CancelFunc(func() {})
-	if dl, ok := ctx.Deadline(); ok {
-		checkCtx, cancel = context.WithDeadline(ctx, dl.Add(-m.FinishReserve))
-	}
-	defer cancel()
-
-	g := new(errgroup.Group)
-	g.SetLimit(max(1, m.InFlight))
-	attempted := 0
-	for _, it := range items {
-		if checkCtx.Err() != nil {
-			break
-		}
-		attempted++
-		g.Go(func() error {
-			m.checkOne(checkCtx, it)
-			return nil
-		})
-	}
-	_ = g.Wait()
-
-	for _, it := range items {
-		switch {
-		case it.done:
-			if it.err != nil {
-				sum.Errors = append(sum.Errors, NumberError{it.id, it.err.Error()})
-			}
-		case it.err == nil || (checkCtx.Err() != nil && ctx.Err() == nil && isContextErr(it.err)):
-			// Not reached, or cut off by this run's own budget: the next run checks it first.
-			sum.Complete = false
-			if it.err != nil {
-				attempted--
-			}
-		default:
-			sum.Errors = append(sum.Errors, NumberError{it.id, it.err.Error()})
-			m.Log.ErrorContext(ctx, "check failed", "phoneNumberId", it.id, "error", it.err)
-		}
-	}
-	return attempted
-}
-
+// isContextErr reports whether err is a context's end rather than a failure of the call
+// itself; that includes a rate limiter (golang.org/x/time/rate) refusing a wait that would
+// outlast the deadline, which a Source may return unwrapped.
 func isContextErr(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		strings.Contains(err.Error(), "would exceed context deadline")
-}
-
-// checkOne describes and validates one number.
-func (m *Monitor) checkOne(ctx context.Context, it *item) {
-	sumry, err := m.Source.Describe(ctx, it.ref)
-	at := m.Now().UTC()
-	switch {
-	case errors.Is(err, status.ErrNotFound):
-		n := it.num
-		if it.prev != nil {
-			n = it.prev.Number
-		}
-		if n.ID == "" {
-			n.ID = it.id
-		}
-		it.obs, it.done = status.Gone(n, at), true
-		if it.prev == nil && it.num.ID == "" {
-			// Asked for by ID but never seen: most likely a wrong ID, worth saying.
-			it.err = fmt.Errorf("not found in Amazon Connect: %w", err)
-		}
-	case err != nil:
-		it.err = err
-	default:
-		obs, err := status.Validate(sumry, at)
-		switch {
-		case err != nil:
-			it.err = fmt.Errorf("invalid DescribePhoneNumber payload: %w", err)
-		case obs.ID != it.id:
-			it.err = fmt.Errorf("Connect answered for %s when asked for %s", status.Quote(obs.ID, 40), it.id)
-		default:
-			it.obs, it.done = obs, true
-		}
-	}
-}
-
-// save writes the items' next records and returns which were written. Items another run
-// changed first are left to that run (not an error).
-func (m *Monitor) save(ctx context.Context, items []*item) (map[string]bool, error) {
-	won := map[string]bool{}
-	if len(items) == 0 {
-		return won, nil
-	}
-	recs := make([]status.Record, len(items))
-	for i, it := range items {
-		recs[i] = it.next
-	}
-	conflicts, err := m.Store.Save(ctx, recs)
-	if err != nil {
-		m.Log.ErrorContext(ctx, "saving state failed; nothing is marked sent", "error", err)
-		return nil, fmt.Errorf("save state: %w", err)
-	}
-	for _, it := range items {
-		won[it.id] = true
-	}
-	for _, id := range conflicts {
-		won[id] = false
-		m.Log.InfoContext(ctx, "state changed by an overlapping run; leaving this number to it", "phoneNumberId", id)
-	}
-	return won, nil
-}
-
-// HoursToNearestDeadline is for metrics: hours from now to the nearest open deadline, or NaN.
-func (s Summary) HoursToNearestDeadline(now time.Time) float64 {
-	if s.NearestDeadline.IsZero() {
-		return math.NaN()
-	}
-	return s.NearestDeadline.Sub(now).Hours()
 }

@@ -1,0 +1,211 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// errOutOfTime ends the checks still under way when the finish reserve is reached.
+var errOutOfTime = errors.New("the run's time budget is spent: the rest is saved and published")
+
+// budget is the time a run may spend checking: up to the context deadline less the finish
+// reserve, which grows with the work taken on. Times here are wall-clock (the deadline's),
+// not the Monitor's clock.
+type budget struct {
+	deadline          time.Time // zero: no deadline, no limit
+	base, perRecord   time.Duration
+	perNote           time.Duration
+	cancel            context.CancelCauseFunc // ends the checks under way
+	mu                sync.Mutex
+	records, notes    int // to save and to publish: finished checks' own, plus one each in flight
+	timer             *time.Timer
+	refused, stopping bool
+}
+
+// reserve is the finish reserve for this much work.
+func (b *budget) reserve(records, notes int) time.Duration {
+	return b.base + time.Duration(records)*b.perRecord + time.Duration(notes)*b.perNote
+}
+
+// admit takes on one more check if the time left covers the reserve with it counted (one
+// record, and, not knowing yet, one notification). It returns the latest time the check may
+// end, for the Source to refuse a paced wait that would end later.
+func (b *budget) admit() (time.Time, bool) {
+	if b.deadline.IsZero() {
+		return time.Time{}, true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refused || b.stopping {
+		return time.Time{}, false
+	}
+	end := b.deadline.Add(-b.reserve(b.records+1, b.notes+1))
+	if !time.Now().Before(end) {
+		b.stopping = true
+		return time.Time{}, false
+	}
+	b.records++
+	b.notes++
+	b.rearm()
+	return end, true
+}
+
+// finished settles a check's share of the reserve: its record if it produced one, and the
+// notifications it actually owes.
+func (b *budget) finished(record bool, notes int) {
+	if b.deadline.IsZero() {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !record {
+		b.records--
+	}
+	b.notes += notes - 1
+	b.rearm()
+}
+
+// refuse records that a check could not be done in the time left (its paced wait would
+// have outlasted it): no later check can be, so none is started.
+func (b *budget) refuse() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refused = true
+}
+
+// over reports whether the budget stopped admitting checks.
+func (b *budget) over() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.refused || b.stopping
+}
+
+// rearm sets the timer that cuts the checks under way to the current end of the check
+// time; b.mu must be held.
+func (b *budget) rearm() {
+	b.timer.Reset(time.Until(b.deadline.Add(-b.reserve(b.records, b.notes))))
+}
+
+func (r *run) newBudget(ctx context.Context) (*budget, context.Context, func()) {
+	checkCtx, cancel := context.WithCancelCause(ctx)
+	b := &budget{
+		base:      r.FinishReserve,
+		perRecord: orDefault(r.ReservePerRecord, DefaultReservePerRecord),
+		perNote:   orDefault(r.ReservePerNotification, DefaultReservePerNotification),
+		cancel:    cancel,
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return b, checkCtx, func() { cancel(nil) }
+	}
+	b.deadline = dl
+	b.timer = time.AfterFunc(time.Until(dl.Add(-b.reserve(0, 0))), func() { cancel(errOutOfTime) })
+	return b, checkCtx, func() { b.timer.Stop(); cancel(nil) }
+}
+
+// check describes the items in order, InFlight at a time, while the budget admits them, and
+// decides each observed one. Checks that the budget refused or cut are left for the next
+// run (Summary.Complete false); other failures are summary errors.
+func (r *run) check(ctx context.Context, items []*item) {
+	b, checkCtx, stop := r.newBudget(ctx)
+	defer stop()
+
+	slots := make(chan struct{}, max(1, r.InFlight))
+	var wg sync.WaitGroup
+	for _, it := range items {
+		select {
+		case slots <- struct{}{}:
+		case <-checkCtx.Done():
+		}
+		if checkCtx.Err() != nil || b.over() {
+			break
+		}
+		end, ok := b.admit()
+		if !ok {
+			<-slots
+			break
+		}
+		r.started++
+		wg.Go(func() {
+			defer func() { <-slots }()
+			cctx, cancel := checkCtx, context.CancelFunc(func() {})
+			if !end.IsZero() {
+				cctx, cancel = context.WithDeadline(checkCtx, end)
+			}
+			defer cancel()
+			r.checkOne(cctx, it)
+			if !it.done && isContextErr(it.err) && ctx.Err() == nil && (cctx.Err() != nil || !end.IsZero()) {
+				// Not this number's failure: the run's own budget ended it.
+				it.cut, it.err = true, nil
+				b.refuse()
+			}
+			b.finished(it.done && !it.skipped, len(it.notes))
+		})
+	}
+	wg.Wait()
+
+	for _, it := range items {
+		switch {
+		case it.done && it.err != nil:
+			r.addError(it.id, it.err)
+		case it.done:
+		case it.err == nil:
+			r.sum.Complete = false // not reached, or cut by the budget: the next run checks it early
+		default:
+			r.addError(it.id, it.err)
+			r.checkErrs = append(r.checkErrs, it.err)
+			r.log().ErrorContext(ctx, "check failed", "phoneNumberId", it.id, "error", it.err)
+		}
+	}
+	if !r.sum.Complete {
+		r.log().InfoContext(ctx, "stopping early to stay inside the deadline; the next run resumes",
+			"started", r.started, "numbers", len(items))
+	}
+}
+
+// checkOne describes and validates one number, then decides it unless another live run
+// holds its record.
+func (r *run) checkOne(ctx context.Context, it *item) {
+	sumry, err := r.Source.Describe(ctx, it.ref)
+	at := r.now().UTC()
+	switch {
+	case errors.Is(err, status.ErrNotFound):
+		n := it.num
+		if it.prev != nil {
+			n = it.prev.Number
+		}
+		if n.ID == "" {
+			n.ID = it.id
+		}
+		it.obs, it.done = status.Gone(n, at), true
+		if it.prev == nil && it.num.ID == "" {
+			// Asked for by ID but never seen: most likely a wrong ID, worth saying.
+			it.err = fmt.Errorf("not found in Amazon Connect: %w", err)
+		}
+	case err != nil:
+		it.err = err
+		return
+	default:
+		obs, err := status.Validate(sumry, at)
+		switch {
+		case err != nil:
+			it.err = fmt.Errorf("invalid DescribePhoneNumber payload: %w", err)
+			return
+		case obs.ID != it.id:
+			it.err = fmt.Errorf("Connect answered for %s when asked for %s", status.Quote(obs.ID, 40), it.id)
+			return
+		}
+		it.obs, it.done = obs, true
+	}
+	if it.prev != nil && it.prev.ClaimedByOther(r.id, at) {
+		it.skipped = true // that run is notifying this number right now: leave it to that run
+		return
+	}
+	it.next, it.notes = status.Decide(it.prev, it.obs, r.Policy)
+	it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
+}

@@ -1,0 +1,274 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// storeAttempts is how many times a state read or write is tried (each attempt already
+// includes the SDK's own retries of throttling and 5xx answers), while time is left.
+const storeAttempts = 4
+
+// persist claims the records that have notifications to send, publishes the notifications of
+// the claims this run won, and saves every decided record: the marked claims first, then
+// the rest. It returns the error of a state write that failed after retries.
+func (r *run) persist(ctx context.Context, items []*item) error {
+	var claims, quiet []*item
+	for _, it := range items {
+		if !it.done || it.skipped {
+			continue
+		}
+		if len(it.notes) > 0 {
+			claims = append(claims, it)
+		} else {
+			quiet = append(quiet, it)
+		}
+	}
+
+	var errs []error
+	var won []*item
+	if len(claims) > 0 {
+		// Claim first: of two overlapping runs only the one whose conditional write wins
+		// publishes, and others leave the record alone until the claim is released or expires.
+		until := r.now().Add(r.claimFor(ctx))
+		for _, it := range claims {
+			it.next.ClaimedBy, it.next.ClaimUntil = r.id, until
+		}
+		var err error
+		var failed []*item
+		won, failed, err = r.save(ctx, "claim", claims)
+		if err != nil {
+			errs = append(errs, err)
+			for _, it := range failed {
+				r.addError(it.id, fmt.Errorf("not notified this run, the next run retries: claim: %w", err))
+			}
+		}
+		for _, it := range won {
+			it.next.Version++ // the claim is stored
+		}
+		r.publish(ctx, won, len(won)+len(quiet))
+	}
+
+	// One write marks what was delivered and releases the claims. Should it be lost, the
+	// claims expire and a later run sends again: the one window for a repeat.
+	_, failed, err := r.save(ctx, "state", append(won, quiet...))
+	if err != nil {
+		errs = append(errs, err)
+		for _, it := range failed {
+			if it.sent > 0 {
+				r.addError(it.id, fmt.Errorf("notified, but marking it sent failed; once its claim expires a "+
+					"later run may send it again: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// publish sends the notifications of the claimed items, marks each delivered one in its
+// record, and releases the claims. Publishing ends in time to save n records afterwards.
+func (r *run) publish(ctx context.Context, claimed []*item, n int) {
+	var notes []status.Notification
+	for _, it := range claimed {
+		notes = append(notes, it.notes...)
+	}
+	if len(notes) > 0 {
+		pubCtx, cancel := ctx, context.CancelFunc(func() {})
+		if dl, ok := ctx.Deadline(); ok {
+			keep := r.FinishReserve/2 + time.Duration(n)*orDefault(r.ReservePerRecord, DefaultReservePerRecord)
+			pubCtx, cancel = context.WithDeadline(ctx, dl.Add(-keep))
+		}
+		errs := r.Publisher.Publish(pubCtx, notes)
+		cancel()
+		i := 0
+		for _, it := range claimed {
+			for _, note := range it.notes {
+				err := errors.New("the publisher returned no result for it")
+				if i < len(errs) {
+					err = errs[i]
+				}
+				i++
+				if err != nil {
+					r.addError(it.id, fmt.Errorf("publish %s, the next run retries: %w", note.Event, err))
+					r.log().ErrorContext(ctx, "publish failed; the next run retries", "phoneNumberId", it.id,
+						"event", note.Event, "error", err)
+					continue
+				}
+				it.next.MarkSent(note)
+				it.sent++
+				r.sum.NotificationsSent++
+			}
+		}
+	}
+	for _, it := range claimed {
+		it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
+	}
+}
+
+// claimFor is how long a claim holds: past the end of this invocation (it cannot publish
+// later than that), plus slack for clock skew, so that no overlapping run publishes the same
+// notification meanwhile. The deadline is wall-clock time, so the duration is measured in it.
+func (r *run) claimFor(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl) + claimSlack
+	}
+	return claimWithoutDeadline
+}
+
+// save writes the items' next records and returns the items now stored and, with an error,
+// those whose write failed, each in order. A record another run changed first is in neither:
+// it is left to that run (logged, not an error). When the outcome of
+// a write is in doubt (an error, or a conflict that may be this run's own earlier attempt
+// landing unseen), the records are read back to tell this run's writes from another's;
+// records still unwritten are tried again, with backoff, while time is left.
+func (r *run) save(ctx context.Context, what string, items []*item) (stored, failed []*item, err error) {
+	pending := items
+	done := map[*item]bool{}
+	var lastErr error
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > 0 && (attempt == storeAttempts || !pauseBeforeRetry(ctx, attempt)) {
+			break
+		}
+		recs := make([]status.Record, len(pending))
+		for i, it := range pending {
+			recs[i] = it.next
+		}
+		actx, cancel := r.attemptCtx(ctx)
+		conflicts, serr := r.Store.Save(actx, recs)
+		cancel()
+		doubt := pending
+		if serr == nil {
+			conflicted := map[string]bool{}
+			for _, id := range conflicts {
+				conflicted[id] = true
+			}
+			doubt = nil
+			for _, it := range pending {
+				if conflicted[it.id] {
+					doubt = append(doubt, it)
+				} else {
+					done[it] = true
+				}
+			}
+		} else {
+			lastErr = serr
+			r.log().WarnContext(ctx, "saving state failed; checking what was written", "what", what,
+				"attempt", attempt+1, "error", serr)
+		}
+		if len(doubt) == 0 {
+			pending = nil
+			break
+		}
+		pending = nil
+		got, gerr := r.readBack(ctx, doubt)
+		if gerr != nil {
+			lastErr = errors.Join(lastErr, gerr)
+			pending = doubt // Save again: a record already written comes back as a conflict
+			continue
+		}
+		for _, it := range doubt {
+			cur, ok := got[it.id]
+			switch {
+			case ok && written(cur, it.next):
+				done[it] = true
+			case serr != nil && unchanged(cur, ok, it.next):
+				pending = append(pending, it)
+			default:
+				r.log().InfoContext(ctx, "state changed by an overlapping run; leaving this number to it",
+					"phoneNumberId", it.id, "what", what)
+			}
+		}
+	}
+	for _, it := range items {
+		if done[it] {
+			stored = append(stored, it)
+		}
+	}
+	if len(pending) > 0 {
+		r.log().ErrorContext(ctx, "saving state failed", "what", what, "records", len(pending), "error", lastErr)
+		return stored, pending, fmt.Errorf("save %s of %d numbers: %w", what, len(pending), lastErr)
+	}
+	return stored, nil, nil
+}
+
+// readBack returns the stored records of these items, by ID.
+func (r *run) readBack(ctx context.Context, items []*item) (map[string]status.Record, error) {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.id
+	}
+	actx, cancel := r.attemptCtx(ctx)
+	defer cancel()
+	recs, err := r.Store.Get(actx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read back: %w", err)
+	}
+	got := make(map[string]status.Record, len(recs))
+	for _, rec := range recs {
+		got[rec.ID] = rec
+	}
+	return got, nil
+}
+
+// written reports whether cur is rec as this run wrote it: one version on, from the same
+// check (no other run has an observation at the same instant), with the same claim.
+func written(cur, rec status.Record) bool {
+	return cur.Version == rec.Version+1 && cur.CheckedAt.Equal(rec.CheckedAt) &&
+		cur.ClaimedBy == rec.ClaimedBy && cur.ClaimUntil.Equal(rec.ClaimUntil)
+}
+
+// unchanged reports whether the store still holds the version rec was based on, so that
+// writing rec may simply be tried again.
+func unchanged(cur status.Record, ok bool, rec status.Record) bool {
+	if !ok {
+		return rec.Version == 0
+	}
+	return cur.Version == rec.Version
+}
+
+// read runs a state read, trying again with backoff while time is left.
+func (r *run) read(ctx context.Context, get func(context.Context) ([]status.Record, error)) ([]status.Record, error) {
+	var errs []error
+	for attempt := 0; attempt < storeAttempts; attempt++ {
+		if attempt > 0 && !pauseBeforeRetry(ctx, attempt) {
+			break
+		}
+		actx, cancel := r.attemptCtx(ctx)
+		recs, err := get(actx)
+		cancel()
+		if err == nil {
+			return recs, nil
+		}
+		errs = append(errs, err)
+		r.log().WarnContext(ctx, "reading state failed", "attempt", attempt+1, "error", err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// attemptCtx bounds one store call by StoreTimeout.
+func (r *run) attemptCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, orDefault(r.StoreTimeout, DefaultStoreTimeout))
+}
+
+// pauseBeforeRetry waits before attempt n (from 1): a random time up to 100 ms doubled with
+// each attempt, at most 1 s ("full jitter", so that runs that collided do not collide again
+// in step). It reports false, at once, when the wait would pass the context's deadline.
+func pauseBeforeRetry(ctx context.Context, n int) bool {
+	ceiling := min(100*time.Millisecond<<(n-1), time.Second)
+	wait := rand.N(ceiling) + 1
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
