@@ -69,7 +69,9 @@ func awsConfig() aws.Config {
 
 // quickRetries keeps an SDK client's standard retryer (what it retries, 3 attempts) but backs
 // off for milliseconds instead of seconds.
-func quickRetries(r aws.Retryer) aws.Retryer { return retry.AddWithMaxBackoffDelay(r, 5*time.Millisecond) }
+func quickRetries(r aws.Retryer) aws.Retryer {
+	return retry.AddWithMaxBackoffDelay(r, 5*time.Millisecond)
+}
 
 // known is the moto_server URL once a test has asked testenv for it.
 var known struct {
