@@ -78,6 +78,7 @@ func TestDescribeAnswer(t *testing.T) {
 			"ok: checked 3, 1 notifications sent, 0 errors, complete true",
 		},
 		{"function error", `{"errorMessage":"rejected event: unknown field","errorType":"wrapError"}`, "error: rejected event: unknown field"},
+		{"long function error", `{"errorMessage":"` + strings.Repeat("x", 100) + `"}`, "error: " + strings.Repeat("x", 60)},
 		{"not JSON", "bad gateway\n", "HTTP 502: bad gateway"},
 	}
 	for _, tc := range testCases {
@@ -130,19 +131,21 @@ func TestProcStatus(t *testing.T) {
 	}
 }
 
-// TestTable: a missed target is named, info rows never are, and the table prints every row.
+// TestTable: a missed target is named, info and error rows never are, and the table prints
+// every row.
 func TestTable(t *testing.T) {
 	tb := &table{}
 	tb.add("init", "median", "25.0 ms", "<= 20 ms", judge(25 <= maxInitMs))
 	tb.add("size", "bootstrap linux/arm64", "11.0 MB", "<= 15 MB", judge(11e6 <= maxBinaryBytes))
 	tb.add("size", "bootstrap linux/amd64", "12.0 MB", "", info)
+	tb.add("memory", "error", "memory child: exit status 1", "", broken)
 	missed := tb.missed()
 	if len(missed) != 1 || !strings.Contains(missed[0], "init median = 25.0 ms (target <= 20 ms)") {
 		t.Errorf("missed = %q, want only the init row", missed)
 	}
 	var out bytes.Buffer
 	tb.print(&out)
-	for _, want := range []string{"MISSED", "ok", "linux/amd64"} {
+	for _, want := range []string{"MISSED", "ok", "linux/amd64", "ERROR"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

@@ -107,7 +107,7 @@ func runInit(ctx context.Context, o options, b *builder, dir string) (initResult
 		}
 	}
 	if motoURL == "" {
-		r.invocation = "rejected event, on purpose (" + errNoMoto.Error() + "): " + r.invocation
+		r.invocation = "no moto_server, so a rejected event: " + r.invocation
 	}
 	return r, nil
 }
@@ -217,7 +217,7 @@ func describeAnswer(code int, body []byte) string {
 		return fmt.Sprintf("HTTP %d: %.120s", code, bytes.TrimSpace(body))
 	}
 	if answer.ErrorMessage != "" {
-		return fmt.Sprintf("error: %.100s", answer.ErrorMessage)
+		return fmt.Sprintf("error: %.60s", answer.ErrorMessage)
 	}
 	return fmt.Sprintf("ok: checked %d, %d notifications sent, %d errors, complete %t",
 		*answer.Checked, answer.Sent, len(answer.Errors), answer.Complete)

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -144,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failed := false
 	note := func(part string, err error) {
 		failed = true
-		t.add(part, "error", err.Error(), "", miss)
+		t.add(part, "error", err.Error(), "", broken)
 		_, _ = fmt.Fprintf(stderr, "bench: %s: %v\n", part, err)
 	}
 	builds := &builder{dir: dir}
@@ -189,7 +190,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	_, _ = fmt.Fprintf(stdout, "phonewatch bench: N=%d, R=%g/s, burst %d, latency %s\n\n", o.n, o.rps, o.burst, o.latency)
+	_, _ = fmt.Fprintf(stdout, "phonewatch bench: N=%d, R=%g/s, burst %d, latency %s (%s, %s/%s, %d CPUs)\n\n",
+		o.n, o.rps, o.burst, o.latency, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	t.print(stdout)
 	missed := t.missed()
 	switch {

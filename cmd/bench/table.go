@@ -25,6 +25,7 @@ const (
 	info verdict = iota // no target: a figure for the reader
 	pass
 	miss
+	broken // the part could not be measured
 )
 
 func judge(met bool) verdict {
@@ -40,6 +41,8 @@ func (v verdict) String() string {
 		return "ok"
 	case miss:
 		return "MISSED"
+	case broken:
+		return "ERROR"
 	}
 	return ""
 }
