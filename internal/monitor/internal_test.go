@@ -1,0 +1,119 @@
+package monitor
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// TestOrder: urgent numbers (FAILED, IN_PROGRESS, an episode or a claim on record) first,
+// oldest check first among them; then never-checked ones; then the rest, oldest check first.
+func TestOrder(t *testing.T) {
+	now := time.Date(2026, 11, 26, 5, 40, 0, 0, time.UTC)
+	rec := func(st status.Status, ago time.Duration) *status.Record {
+		return &status.Record{Status: st, CheckedAt: now.Add(-ago)}
+	}
+	recovering := rec(status.Claimed, time.Minute)
+	recovering.Episode = &status.Episode{FailedSince: now.Add(-time.Hour), EndedAt: now.Add(-time.Minute)}
+	crashed := rec(status.Claimed, 2*time.Minute)
+	crashed.ClaimedBy = "a run that died"
+	items := []*item{
+		{id: "claimed-1h", prev: rec(status.Claimed, time.Hour)},
+		{id: "new-a"},
+		{id: "failed-10m", prev: rec(status.Failed, 10*time.Minute)},
+		{id: "claimed-3h", prev: rec(status.Claimed, 3*time.Hour)},
+		{id: "recovering-1m", prev: recovering},
+		{id: "in-progress-5m", prev: rec(status.InProgress, 5*time.Minute)},
+		{id: "new-b"},
+		{id: "claimed-by-dead-run-2m", prev: crashed},
+	}
+	order(items)
+	var got []string
+	for _, it := range items {
+		got = append(got, it.id)
+	}
+	want := []string{"failed-10m", "in-progress-5m", "claimed-by-dead-run-2m", "recovering-1m",
+		"new-a", "new-b", "claimed-3h", "claimed-1h"}
+	if !slices.Equal(got, want) {
+		t.Errorf("order\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestBudgetReserveGrows: the finish reserve grows with each check taken on (a record and,
+// until it is known, a notification), so the budget admits fewer checks the more work is
+// pending, and takes more again when a finished check owes nothing.
+func TestBudgetReserveGrows(t *testing.T) {
+	// Ten minutes to the deadline; one minute fixed, one per record, one per notification:
+	// admitting k checks needs 1 + 2k minutes, so four fit (9 min) and a fifth (11) does not.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	r := &run{Monitor: &Monitor{
+		FinishReserve: time.Minute, ReservePerRecord: time.Minute, ReservePerNotification: time.Minute,
+	}}
+	b, checkCtx, stop := r.newBudget(ctx)
+	defer stop()
+
+	var ends []time.Time
+	for range 4 {
+		end, ok := b.admit()
+		if !ok {
+			t.Fatalf("check %d refused", len(ends)+1)
+		}
+		ends = append(ends, end)
+	}
+	for i := 1; i < len(ends); i++ {
+		if !ends[i].Before(ends[i-1]) {
+			t.Errorf("check %d may end at %v, not before check %d's %v: the reserve did not grow", i+1, ends[i], i, ends[i-1])
+		}
+	}
+	if _, ok := b.admit(); ok {
+		t.Fatal("a fifth check admitted with 11 minutes of reserve in 10")
+	}
+	if checkCtx.Err() != nil {
+		t.Fatal("checks under way were cut while within the reserve")
+	}
+
+	// The reserve is the work's, not a count of refusals: a fresh budget with two checks
+	// settled as owing nothing (and no record) has room for all four again.
+	b2, _, stop2 := r.newBudget(ctx)
+	defer stop2()
+	for range 2 {
+		if _, ok := b2.admit(); !ok {
+			t.Fatal("refused")
+		}
+		b2.finished(false, 0)
+	}
+	for i := range 4 {
+		if _, ok := b2.admit(); !ok {
+			t.Fatalf("check %d refused after the first two settled with nothing to save", i+1)
+		}
+	}
+}
+
+// TestBudgetCutsChecksUnderWay: once the time left no longer covers the reserve of the work
+// under way, the checks still running are cut.
+func TestBudgetCutsChecksUnderWay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	r := &run{Monitor: &Monitor{FinishReserve: time.Hour - 200*time.Millisecond, ReservePerRecord: time.Nanosecond,
+		ReservePerNotification: time.Nanosecond}}
+	b, checkCtx, stop := r.newBudget(ctx)
+	defer stop()
+	if _, ok := b.admit(); !ok {
+		t.Fatal("refused with 200 ms to spare")
+	}
+	select {
+	case <-checkCtx.Done():
+		if context.Cause(checkCtx) != errOutOfTime {
+			t.Errorf("cause %v, want errOutOfTime", context.Cause(checkCtx))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the check under way was never cut")
+	}
+	if ctx.Err() != nil {
+		t.Error("the run's own context ended: only the checks may be cut")
+	}
+}
