@@ -46,7 +46,9 @@ func (f fakeStore) Save(ctx context.Context, recs []status.Record) ([]string, er
 
 type fakePublisher func(ctx context.Context, ns []status.Notification) []error
 
-func (f fakePublisher) Publish(ctx context.Context, ns []status.Notification) []error { return f(ctx, ns) }
+func (f fakePublisher) Publish(ctx context.Context, ns []status.Notification) []error {
+	return f(ctx, ns)
+}
 
 var (
 	_ monitor.Source    = fakeSource{}
