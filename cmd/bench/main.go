@@ -145,7 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failed := false
 	note := func(part string, err error) {
 		failed = true
-		t.add(part, "error", err.Error(), "", broken)
+		first, _, _ := strings.Cut(err.Error(), "\n") // the whole of it goes to stderr
+		t.add(part, "error", first, "", broken)
 		_, _ = fmt.Fprintf(stderr, "bench: %s: %v\n", part, err)
 	}
 	builds := &builder{dir: dir}

@@ -91,7 +91,7 @@ func addPacing(t *table, o options, r pacingResult) {
 	t.add("pacing", "elapsed / bound", fmt.Sprintf("%.3f", ratio), fmt.Sprintf("<= %.2f", maxElapsedRatio), judge(ratio <= maxElapsedRatio))
 	t.add("pacing", "numbers checked", fmt.Sprintf("%d of %d, %d errors", r.checked, o.n, r.runErrors), "all, no errors",
 		judge(r.checked == o.n && r.runErrors == 0))
-	per := fmt.Sprintf("%d", r.minDescribes)
+	per := fmt.Sprintf("%d for all %d", r.minDescribes, o.n)
 	if r.minDescribes != r.maxDescribes {
 		per = fmt.Sprintf("%d to %d", r.minDescribes, r.maxDescribes)
 	}
