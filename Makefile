@@ -30,7 +30,7 @@ e2e: rie ## only the end-to-end tests: built bootstrap under the Runtime Interfa
 	RIE_BIN=$(CURDIR)/$(RIE) go test -count=1 -run 'E2E' ./cmd/handler/...
 
 bench: rie ## scale benchmark: N=600 at 100/s, init time under the RIE, binary size, memory (ARGS=--check)
-	RIE_BIN=$(CURDIR)/$(RIE) go run ./cmd/bench $(ARGS)
+	RIE_BIN=$(CURDIR)/$(RIE) go run ./cmd/bench --mem-limit 48MiB $(ARGS)
 
 FUZZTIME ?= 60s
 fuzz: ## fuzz the event parser, Connect payload validation and rendering (FUZZTIME=60s each)
