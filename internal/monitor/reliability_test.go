@@ -530,32 +530,46 @@ func drain(e *env, id string) {
 	e.t.Fatalf("%s still failing", id)
 }
 
-// TestConnectHangs: when Connect answers nothing at all, the run cuts its checks at the time
-// budget, returns before its deadline with an error (so the errors alarm fires) and leaves
-// the state as it was.
+// TestConnectHangs: when Connect answers nothing at all, the run bounds its listing and cuts
+// its checks at the time budget, returns before its deadline with an error (so the errors
+// alarm fires) and leaves the state as it was; for a scheduled run (listing too hangs) and a
+// check request (describes only).
 func TestConnectHangs(t *testing.T) {
 	parallel(t)
-	e := newEnv(t)
-	e.put("FAILED", ids(1, 2)...)
-	m := e.monitor()
-	e.run(m, 20*time.Second)
-	e.received()
-	before := e.records()
+	numbers := ids(1, 2)
+	testCases := []struct {
+		name  string
+		scope monitor.Scope
+	}{
+		{"scheduled", monitor.Scope{Scheduled: true}},
+		{"check request", monitor.Scope{PhoneNumberIDs: numbers}},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			parallel(t)
+			e := newEnv(t)
+			e.put("FAILED", numbers...)
+			m := e.monitor()
+			e.run(m, 20*time.Second)
+			e.received()
+			before := e.records()
 
-	e.connect.SetLatency(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	sum, err := m.Run(ctx, monitor.Scope{Scheduled: true})
-	if ctx.Err() != nil {
-		t.Errorf("the run returned after its deadline")
-	}
-	if err == nil || !strings.Contains(err.Error(), "no number could be checked") || sum.Checked != 0 {
-		t.Errorf("err %v, summary %+v; want no number checked, as an error", err, sum)
-	}
-	for id, r := range e.records() {
-		if r.Version != before[id].Version {
-			t.Errorf("%s written although not checked", id)
-		}
+			e.connect.SetLatency(time.Hour)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			sum, err := m.Run(ctx, tc.scope)
+			if ctx.Err() != nil {
+				t.Errorf("the run returned after its deadline")
+			}
+			if err == nil || !strings.Contains(err.Error(), "no number could be checked") || sum.Checked != 0 {
+				t.Errorf("err %v, summary %+v; want no number checked, as an error", err, sum)
+			}
+			for id, r := range e.records() {
+				if r.Version != before[id].Version {
+					t.Errorf("%s written although not checked", id)
+				}
+			}
+		})
 	}
 }
 
