@@ -154,8 +154,8 @@ func (r *run) check(ctx context.Context, items []*item) {
 		case it.done && it.err != nil:
 			r.addError(it.id, it.err)
 		case it.done:
-		case it.err == nil:
-			r.sum.Complete = false // not reached, or cut by the budget: the next run checks it early
+		case it.cut || it.err == nil:
+			r.sum.Complete = false // cut by the budget, or not reached: the next run checks it early
 		default:
 			r.addError(it.id, it.err)
 			r.checkErrs = append(r.checkErrs, it.err)

@@ -70,8 +70,9 @@ type Monitor struct {
 	FinishReserve          time.Duration
 	ReservePerRecord       time.Duration
 	ReservePerNotification time.Duration
-	// StoreTimeout bounds one attempt of a state read or write, so that a hung connection is
-	// abandoned and the call tried again while time is left. Zero means DefaultStoreTimeout.
+	// StoreTimeout bounds one attempt of a state read or write (plus ReservePerRecord for each
+	// record it writes or reads back), so that a hung connection is abandoned and the call
+	// tried again while time is left. Zero means DefaultStoreTimeout.
 	StoreTimeout time.Duration
 
 	// NewRunID names a run in claims; a run never confuses its own claim with another's. Nil

@@ -137,7 +137,7 @@ func (r *run) save(ctx context.Context, what string, items []*item) (stored, fai
 		for i, it := range pending {
 			recs[i] = it.next
 		}
-		actx, cancel := r.attemptCtx(ctx)
+		actx, cancel := r.attemptCtx(ctx, len(recs))
 		conflicts, serr := r.Store.Save(actx, recs)
 		cancel()
 		doubt := pending
@@ -201,7 +201,7 @@ func (r *run) readBack(ctx context.Context, items []*item) (map[string]status.Re
 	for i, it := range items {
 		ids[i] = it.id
 	}
-	actx, cancel := r.attemptCtx(ctx)
+	actx, cancel := r.attemptCtx(ctx, len(ids))
 	defer cancel()
 	recs, err := r.Store.Get(actx, ids)
 	if err != nil {
@@ -237,7 +237,7 @@ func (r *run) read(ctx context.Context, get func(context.Context) ([]status.Reco
 		if attempt > 0 && !pauseBeforeRetry(ctx, attempt) {
 			break
 		}
-		actx, cancel := r.attemptCtx(ctx)
+		actx, cancel := r.attemptCtx(ctx, 0)
 		recs, err := get(actx)
 		cancel()
 		if err == nil {
@@ -249,9 +249,11 @@ func (r *run) read(ctx context.Context, get func(context.Context) ([]status.Reco
 	return nil, errors.Join(errs...)
 }
 
-// attemptCtx bounds one store call by StoreTimeout.
-func (r *run) attemptCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, orDefault(r.StoreTimeout, DefaultStoreTimeout))
+// attemptCtx bounds one store call about n records by StoreTimeout plus ReservePerRecord for
+// each record: a large save is many transactions, and should not be cut for being large.
+func (r *run) attemptCtx(ctx context.Context, n int) (context.Context, context.CancelFunc) {
+	d := orDefault(r.StoreTimeout, DefaultStoreTimeout) + time.Duration(n)*orDefault(r.ReservePerRecord, DefaultReservePerRecord)
+	return context.WithTimeout(ctx, d)
 }
 
 // pauseBeforeRetry waits before attempt n (from 1): a random time up to 100 ms doubled with
