@@ -32,17 +32,23 @@ func backend(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	return srv, &n
 }
 
-func post(t *testing.T, ctx context.Context, url, target string) (*http.Response, string, error) {
+// answer is what a client got back: status, headers and body.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func post(t *testing.T, ctx context.Context, url, target string) (answer, string, error) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("{}"))
 	req.Header.Set("X-Amz-Target", target)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, "", err
+		return answer{}, "", err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body), nil
+	return answer{resp.StatusCode, resp.Header}, string(body), nil
 }
 
 // Faults go to the operation they were queued for, in order, then requests pass through; the

@@ -197,7 +197,7 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 			it.err = fmt.Errorf("invalid DescribePhoneNumber payload: %w", err)
 			return
 		case obs.ID != it.id:
-			it.err = fmt.Errorf("Connect answered for %s when asked for %s", status.Quote(obs.ID, 40), it.id)
+			it.err = fmt.Errorf("describe %s: the answer is for %s", it.id, status.Quote(obs.ID, 40))
 			return
 		}
 		it.obs, it.done = obs, true

@@ -392,9 +392,3 @@ func (c *counter) count() int {
 	defer c.mu.Unlock()
 	return c.n
 }
-
-func (c *counter) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n, c.paths = 0, nil
-}

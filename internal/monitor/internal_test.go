@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func TestBudgetCutsChecksUnderWay(t *testing.T) {
 	}
 	select {
 	case <-checkCtx.Done():
-		if context.Cause(checkCtx) != errOutOfTime {
+		if !errors.Is(context.Cause(checkCtx), errOutOfTime) {
 			t.Errorf("cause %v, want errOutOfTime", context.Cause(checkCtx))
 		}
 	case <-time.After(10 * time.Second):

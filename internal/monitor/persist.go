@@ -261,7 +261,7 @@ func (r *run) attemptCtx(ctx context.Context, n int) (context.Context, context.C
 // in step). It reports false, at once, when the wait would pass the context's deadline.
 func pauseBeforeRetry(ctx context.Context, n int) bool {
 	ceiling := min(100*time.Millisecond<<(n-1), time.Second)
-	wait := rand.N(ceiling) + 1
+	wait := rand.N(ceiling) + 1 //nolint:gosec // jitter, not a secret
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
 		return false
 	}
