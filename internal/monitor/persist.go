@@ -45,7 +45,7 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 		if err != nil {
 			errs = append(errs, err)
 			for _, it := range failed {
-				r.addError(it.id, fmt.Errorf("not notified this run, the next run retries: claim: %w", err))
+				r.addError(it.id, fmt.Errorf("not notified this run, a later run retries: claim: %w", err))
 			}
 		}
 		for _, it := range won {
