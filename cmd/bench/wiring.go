@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -44,17 +43,10 @@ func newMonitor(ctx context.Context, endpoint string, rps float64, burst int, st
 		Publisher:     pub,
 		Policy:        status.DefaultPolicy(),
 		Now:           time.Now,
-		InFlight:      inFlight(rps, burst),
+		InFlight:      monitor.InFlightFor(rps, burst),
 		FinishReserve: 2 * time.Second,
-		NewRunID:      newRunID,
 		Log:           slog.New(slog.DiscardHandler),
 	}, nil
-}
-
-// inFlight is cmd/handler's formula, repeated here because that one lives in package main:
-// enough concurrent describes to hold the rate when a call takes up to half a second.
-func inFlight(rps float64, burst int) int {
-	return min(64, max(2, int(math.Ceil(rps/2))+burst))
 }
 
 func newRunID() string {

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/phonewatch/phonewatch/internal/config"
 	"github.com/phonewatch/phonewatch/internal/monitor"
@@ -93,7 +91,7 @@ func localMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var st monitor.Store
 	switch {
 	case *statePath == "" && cfg.StateTable != "":
-		st = store.NewDynamo(dynamodb.NewFromConfig(awsCfg), cfg.StateTable)
+		st = store.NewDynamo(newDynamo(awsCfg), cfg.StateTable)
 	case *statePath == "":
 		st = store.NewFile(".phonewatch-state.json")
 	default:
@@ -105,7 +103,7 @@ func localMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if cfg.TopicARN == "" {
 			return fail("--publish needs TOPIC_ARN")
 		}
-		pub = notify.NewSNS(sns.NewFromConfig(awsCfg), cfg.TopicARN)
+		pub = notify.NewSNS(newSNS(awsCfg), cfg.TopicARN)
 	}
 	mon := newMonitor(cfg, awsCfg, st, pub, now, log)
 	if *numbers != "" {

@@ -5,10 +5,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -17,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -62,14 +60,33 @@ func lambdaMain() int {
 func serve(cfg config.Config, awsCfg aws.Config, log *slog.Logger) int {
 	h := &Handler{
 		Monitor: newMonitor(cfg, awsCfg,
-			store.NewDynamo(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
-			notify.NewSNS(sns.NewFromConfig(awsCfg), cfg.TopicARN), time.Now, log),
+			store.NewDynamo(newDynamo(awsCfg), cfg.StateTable),
+			notify.NewSNS(newSNS(awsCfg), cfg.TopicARN), time.Now, log),
 		Log:     log,
 		Metrics: os.Stdout,
 		Now:     time.Now,
 	}
 	lambda.Start(h)
 	return 0
+}
+
+// finishReserve is the time a run keeps before its deadline to save and publish, on top of
+// the monitor's per-record and per-notification reserve: cheap against a 270 s timeout.
+const finishReserve = 5 * time.Second
+
+// shortBackoff caps the SDK's retry backoff for DynamoDB and SNS at one second (the default is
+// 20 s): a run's writes and publishes must fit in the reserve kept before the deadline.
+func shortBackoff() aws.Retryer {
+	return retry.AddWithMaxBackoffDelay(retry.NewStandard(), time.Second)
+}
+
+// newDynamo and newSNS build the state and notification clients with shortBackoff.
+func newDynamo(awsCfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.Retryer = shortBackoff() })
+}
+
+func newSNS(awsCfg aws.Config) *sns.Client {
+	return sns.NewFromConfig(awsCfg, func(o *sns.Options) { o.Retryer = shortBackoff() })
 }
 
 // newMonitor wires a monitor on Amazon Connect with the given state and publisher.
@@ -82,17 +99,10 @@ func newMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub moni
 		Targets:        cfg.TargetARNs,
 		PhoneNumberIDs: cfg.PhoneNumberIDs,
 		Now:            now,
-		InFlight:       inFlight(cfg.ConnectRPS, cfg.ConnectBurst),
-		FinishReserve:  2 * time.Second,
-		NewRunID:       newRunID,
+		InFlight:       monitor.InFlightFor(cfg.ConnectRPS, cfg.ConnectBurst),
+		FinishReserve:  finishReserve,
 		Log:            log,
 	}
-}
-
-// inFlight is enough concurrent describes to hold the rate when a call takes up to half a
-// second, and no more: the limiter, not the pool, sets the pace.
-func inFlight(rps float64, burst int) int {
-	return min(64, max(2, int(math.Ceil(rps/2))+burst))
 }
 
 // setMemoryLimit gives the garbage collector a soft limit below the function's memory, unless
@@ -110,10 +120,4 @@ func setMemoryLimit(getenv func(string) string, log *slog.Logger) {
 	limit := int64(mb/2-16) << 20
 	debug.SetMemoryLimit(limit)
 	log.Debug("soft memory limit set", "bytes", limit)
-}
-
-func newRunID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
-	return hex.EncodeToString(b)
 }

@@ -29,15 +29,3 @@ func TestSetMemoryLimit(t *testing.T) {
 		})
 	}
 }
-
-func TestInFlightHoldsTheRate(t *testing.T) {
-	for _, tc := range []struct {
-		rps   float64
-		burst int
-		want  int
-	}{{2, 5, 6}, {100, 10, 60}, {0.5, 1, 2}, {1000, 10, 64}} {
-		if got := inFlight(tc.rps, tc.burst); got != tc.want {
-			t.Errorf("inFlight(%v, %d) = %d, want %d", tc.rps, tc.burst, got, tc.want)
-		}
-	}
-}

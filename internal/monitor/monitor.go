@@ -222,6 +222,13 @@ func (r *run) addError(id string, err error) {
 	r.sum.Errors = append(r.sum.Errors, NumberError{PhoneNumberID: id, Error: err.Error()})
 }
 
+// InFlightFor is how many describes to keep under way for a Source paced at rps with burst:
+// enough to hold the rate when a call takes up to half a second, and no more, since the
+// Source's limiter, not the pool, sets the pace.
+func InFlightFor(rps float64, burst int) int {
+	return min(64, max(2, int(math.Ceil(rps/2))+burst))
+}
+
 func (m *Monitor) now() time.Time {
 	if m.Now == nil {
 		return time.Now()
