@@ -36,6 +36,10 @@ var moto struct {
 // otherwise one started for this test process on a free loopback port.
 func MotoURL(t testing.TB) string {
 	t.Helper()
+	// Every test gets AWS-shaped credentials that reach no real account, however moto was found.
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_REGION", "us-east-1")
 	if u := os.Getenv("MOTO_URL"); u != "" {
 		return u
 	}
@@ -43,10 +47,6 @@ func MotoURL(t testing.TB) string {
 	if moto.err != nil {
 		Missing(t, "moto_server", "pip install 'moto[server]' (or set MOTO_URL to a running one): "+moto.err.Error())
 	}
-	// Every test gets AWS-shaped credentials that reach no real account.
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_REGION", "us-east-1")
 	return moto.url
 }
 
