@@ -149,7 +149,7 @@ func newStack(t *testing.T) *stack {
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("phoneNumberId"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("phoneNumberId"), KeyType: ddbtypes.KeyTypeHash}},
-	}); err != nil {
+	}); testenv.TableCreated(err) != nil {
 		t.Fatal(err)
 	}
 	s.connect = connecttest.NewServer()

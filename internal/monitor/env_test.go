@@ -130,7 +130,7 @@ func newEnv(t *testing.T) *env {
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("phoneNumberId"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("phoneNumberId"), KeyType: ddbtypes.KeyTypeHash}},
 	})
-	if err != nil {
+	if err := testenv.TableCreated(err); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() {

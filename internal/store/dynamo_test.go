@@ -177,7 +177,7 @@ func newTestDynamoClient(t *testing.T, w *wire) (*Dynamo, *dynamodb.Client) {
 			{AttributeName: aws.String(keyAttr), KeyType: types.KeyTypeHash},
 		},
 	})
-	if err != nil {
+	if err := testenv.TableCreated(err); err != nil {
 		t.Fatalf("create table %s: %v", table, err)
 	}
 	t.Cleanup(func() {

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Missing fails (CI=true) or skips the test because a tool is not installed.
@@ -100,4 +103,15 @@ func WaitHTTP(url string, timeout time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// TableCreated filters the error of a CreateTable for a uniquely named test table: under load
+// the SDK may retry a CreateTable whose first attempt succeeded unseen, and the retry's
+// ResourceInUseException then means the table is there, as wanted.
+func TableCreated(err error) error {
+	var inUse *ddbtypes.ResourceInUseException
+	if errors.As(err, &inUse) {
+		return nil
+	}
+	return err
 }
