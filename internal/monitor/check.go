@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
@@ -115,24 +117,20 @@ func (r *run) check(ctx context.Context, items []*item) {
 	b, checkCtx, stop := r.newBudget(ctx)
 	defer stop()
 
-	slots := make(chan struct{}, max(1, r.InFlight))
-	var wg sync.WaitGroup
+	// errgroup.Go waits for a free slot. An admitted check that waited past the budget starts
+	// already cut (its own deadline has passed) and is left for the next run like any other.
+	g := new(errgroup.Group)
+	g.SetLimit(max(1, r.InFlight))
 	for _, it := range items {
-		select {
-		case slots <- struct{}{}:
-		case <-checkCtx.Done():
-		}
 		if checkCtx.Err() != nil || b.over() {
 			break
 		}
 		end, ok := b.admit()
 		if !ok {
-			<-slots
 			break
 		}
 		r.started++
-		wg.Go(func() {
-			defer func() { <-slots }()
+		g.Go(func() error {
 			cctx, cancel := checkCtx, context.CancelFunc(func() {})
 			if !end.IsZero() {
 				cctx, cancel = context.WithDeadline(checkCtx, end)
@@ -145,9 +143,10 @@ func (r *run) check(ctx context.Context, items []*item) {
 				b.refuse()
 			}
 			b.finished(it.done && !it.skipped, len(it.notes))
+			return nil // a number's failure is recorded on it, never ends the others
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 
 	for _, it := range items {
 		switch {
