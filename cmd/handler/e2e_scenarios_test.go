@@ -50,9 +50,8 @@ func TestE2EFailedOnceAcrossRuns(t *testing.T) {
 	if !strings.HasPrefix(got[0].Subject, "[FAILED] +1 800 555 0100") || got[0].Attributes["event"] != "FAILED" || got[0].Attributes["numberType"] != "TOLL_FREE" {
 		t.Errorf("subject %q attributes %v", got[0].Subject, got[0].Attributes)
 	}
-	logs := fn.Logs()
-	if !strings.Contains(logs, `"Namespace":"PhoneWatch"`) || !strings.Contains(logs, `"run summary"`) {
-		t.Errorf("want an EMF line and a JSON run-summary log line in the function output:\n%s", logs)
+	if !fn.logsContain(`"Namespace":"PhoneWatch"`, `"run summary"`) {
+		t.Errorf("want an EMF line and a JSON run-summary log line in the function output:\n%s", fn.Logs())
 	}
 }
 
@@ -189,7 +188,7 @@ func TestE2EBadConfigurationNamesTheVariable(t *testing.T) {
 	s := newStack(t)
 	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=one day"))
 	_, errMsg := fn.invoke(t, scheduled)
-	if !strings.Contains(errMsg, `RETRY_WINDOW="one day"`) || !strings.Contains(fn.Logs(), "RETRY_WINDOW") {
+	if !strings.Contains(errMsg, `RETRY_WINDOW="one day"`) || !fn.logsContain("RETRY_WINDOW") {
 		t.Fatalf("invocation error %q; it and the logs should name RETRY_WINDOW:\n%s", errMsg, fn.Logs())
 	}
 }

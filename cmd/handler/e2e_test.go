@@ -198,6 +198,25 @@ func (f *function) Logs() string {
 	return f.logs.String()
 }
 
+// logsContain waits up to a few seconds for the function's output to contain each of want:
+// the emulator relays the function's output on its own, possibly after the invocation answered.
+func (f *function) logsContain(want ...string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		logs, all := f.Logs(), true
+		for _, w := range want {
+			all = all && strings.Contains(logs, w)
+		}
+		if all {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // startFunction runs bootstrap under the emulator with env, until the test ends.
 func startFunction(t *testing.T, bootstrap string, env []string) *function {
 	t.Helper()
