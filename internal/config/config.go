@@ -136,7 +136,7 @@ func Load(lookup func(string) (string, bool), underLambda bool, checks Checks) (
 			}
 		}
 	}
-	// Sorted nearest-to-deadline first, once, rather than on every decision.
+	// Sorted nearest-to-deadline first, so that logs and templates read in a stable order.
 	slices.Sort(c.Policy.Reminders)
 
 	if v := get(NotifyRecovery); v != "" {

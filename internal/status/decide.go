@@ -1,7 +1,6 @@
 package status
 
 import (
-	"slices"
 	"time"
 )
 
@@ -127,15 +126,18 @@ func failedNotes(r *Record, o Observation, p Policy) []Notification {
 	if e.RemindedAt.After(last) {
 		last = e.RemindedAt
 	}
-	offsets := slices.Clone(p.Reminders)
-	slices.Sort(offsets) // nearest to the deadline first
-	for _, off := range offsets {
+	// The due reminder nearest the deadline (smallest offset); the others due are covered by it.
+	var due time.Duration
+	for _, off := range p.Reminders {
 		at := e.Deadline.Add(-off)
-		if at.After(last) && !at.After(now) {
-			n := episodeNote(EventReminder, r, o)
-			n.Reminder = off
-			return append(out, n)
+		if at.After(last) && !at.After(now) && (due == 0 || off < due) {
+			due = off
 		}
+	}
+	if due > 0 {
+		n := episodeNote(EventReminder, r, o)
+		n.Reminder = due
+		out = append(out, n)
 	}
 	return out
 }
