@@ -26,13 +26,17 @@ const (
 	NotifyRecovery = "NOTIFY_RECOVERY"
 	ConnectRPS     = "CONNECT_RPS"
 	ConnectBurst   = "CONNECT_BURST"
+	CloudTrail     = "CLOUDTRAIL"
+	SweepEvery     = "SWEEP_EVERY"
+	// DisplayTimezone is an optional IANA time zone name: messages show local time beside UTC.
+	DisplayTimezone = "DISPLAY_TIMEZONE"
 )
 
 // Variables returns every environment variable the code reads for its configuration (the SAM
 // template must set each of them, and no other).
 func Variables() []string {
 	return []string{TopicARN, StateTable, TargetARNs, PhoneNumberIDs, RetryWindow, Reminders,
-		StuckAfter, NotifyRecovery, ConnectRPS, ConnectBurst}
+		StuckAfter, NotifyRecovery, ConnectRPS, ConnectBurst, CloudTrail, SweepEvery, DisplayTimezone}
 }
 
 // Config is a validated configuration.
@@ -44,6 +48,15 @@ type Config struct {
 	Policy         status.Policy
 	ConnectRPS     float64
 	ConnectBurst   int
+	// CloudTrail: read Connect phone-number operations from CloudTrail's event history.
+	CloudTrail bool
+	// SweepEvery is how often a number that cannot have changed is described again.
+	SweepEvery time.Duration
+	// Location is DISPLAY_TIMEZONE's zone, nil when unset (UTC only).
+	Location *time.Location
+	// Warnings are problems that did not fail the configuration (e.g. a default that cannot
+	// apply and was dropped); the caller logs each once.
+	Warnings []string
 }
 
 // Checks validates identifiers; the handler passes Connect's format checks so that this package
@@ -65,7 +78,7 @@ func Load(lookup func(string) (string, bool), underLambda bool, checks Checks) (
 	fail := func(name, value, rule string) {
 		errs = append(errs, fmt.Errorf("%s=%s: %s", name, status.Quote(value, 60), rule))
 	}
-	c := Config{Policy: status.DefaultPolicy(), ConnectRPS: 2, ConnectBurst: 5}
+	c := Config{Policy: status.DefaultPolicy(), ConnectRPS: 2, ConnectBurst: 5, CloudTrail: true, SweepEvery: time.Hour}
 
 	c.TopicARN = get(TopicARN)
 	if c.TopicARN == "" && underLambda {
@@ -115,8 +128,22 @@ func Load(lookup func(string) (string, bool), underLambda bool, checks Checks) (
 	c.Policy.RetryWindow = duration(RetryWindow, c.Policy.RetryWindow)
 	c.Policy.StuckAfter = duration(StuckAfter, c.Policy.StuckAfter)
 
+	c.SweepEvery = duration(SweepEvery, c.SweepEvery)
+
 	switch v := get(Reminders); strings.ToLower(v) {
 	case "":
+		// The default offsets that a short RETRY_WINDOW cannot hold are dropped, with a
+		// warning: an explicit REMINDERS that cannot apply is an error instead.
+		kept := c.Policy.Reminders[:0:0]
+		for _, d := range c.Policy.Reminders {
+			if d < c.Policy.RetryWindow {
+				kept = append(kept, d)
+			} else {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: the default reminder %s is not below %s=%s, so it is "+
+					"dropped (set %s to offsets below the window, or none)", Reminders, d, RetryWindow, c.Policy.RetryWindow, Reminders))
+			}
+		}
+		c.Policy.Reminders = kept
 	case "none":
 		c.Policy.Reminders = nil
 	default:
@@ -128,7 +155,7 @@ func Load(lookup func(string) (string, bool), underLambda bool, checks Checks) (
 			case err != nil || d <= 0:
 				fail(Reminders, item, "each reminder must be a positive Go duration (e.g. 6h,1h), or the whole value `none`")
 			case d >= c.Policy.RetryWindow:
-				fail(Reminders, item, fmt.Sprintf("must be below RETRY_WINDOW (%s): it is an offset before the deadline", c.Policy.RetryWindow))
+				fail(Reminders, item, fmt.Sprintf("must be below %s (%s): it is an offset before the deadline", RetryWindow, c.Policy.RetryWindow))
 			case slices.Contains(c.Policy.Reminders, d):
 				fail(Reminders, item, "listed twice")
 			default:
@@ -160,6 +187,21 @@ func Load(lookup func(string) (string, bool), underLambda bool, checks Checks) (
 			fail(ConnectBurst, v, "must be a whole number of requests, at least 1")
 		} else {
 			c.ConnectBurst = n
+		}
+	}
+	if v := get(CloudTrail); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail(CloudTrail, v, "must be true or false")
+		}
+		c.CloudTrail = b
+	}
+	if v := get(DisplayTimezone); v != "" {
+		loc, err := time.LoadLocation(v)
+		if err != nil || strings.HasPrefix(v, "/") || strings.Contains(v, "..") {
+			fail(DisplayTimezone, v, "must be an IANA time zone name such as Europe/Berlin or America/New_York")
+		} else {
+			c.Location = loc
 		}
 	}
 	if len(errs) > 0 {

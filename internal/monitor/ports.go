@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"time"
 
 	"github.com/phonewatch/phonewatch/internal/status"
 )
@@ -34,4 +35,24 @@ type Publisher interface {
 	// Publish sends each notification and returns one error per notification, in order: nil
 	// means the topic accepted it.
 	Publish(ctx context.Context, ns []status.Notification) []error
+}
+
+// Operations reads Connect phone-number operations from CloudTrail's event history.
+type Operations interface {
+	// Lookup returns the ClaimPhoneNumber, UpdatePhoneNumber and ReleasePhoneNumber calls with
+	// an event time in [from, to), each once (by EventID), calls Connect refused left out,
+	// oldest first. It paces itself under CloudTrail's shared quota and stops at ctx's
+	// deadline. On an error, the operations read so far come with it (the caller may use
+	// them, but must not move its cursor past from).
+	Lookup(ctx context.Context, from, to time.Time) ([]status.Operation, error)
+}
+
+// Cursor keeps where the operations already read end, under a reserved key of the state store
+// that is never a phone number ID and that All never returns.
+type Cursor interface {
+	// Cursor returns the stored end of the operations read so far; zero when none is stored.
+	Cursor(ctx context.Context) (time.Time, error)
+	// SetCursor stores t if it is later than the stored cursor (overlapping runs may race: the
+	// later cursor wins, and an earlier one only means some events are read again).
+	SetCursor(ctx context.Context, t time.Time) error
 }

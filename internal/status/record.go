@@ -24,9 +24,17 @@ func DefaultPolicy() Policy {
 	}
 }
 
+// RecordFormat is the format version of the records this code writes (Record.Format). Format 1
+// (no attribute) is the first version's; a record of a newer format is read, and what this
+// code does not know of it is kept on write.
+const RecordFormat = 2
+
 // Record is the state kept for one number between runs.
 type Record struct {
 	Number
+
+	// Format is the record's format version (RecordFormat when written by this code).
+	Format int `json:"format,omitempty" dynamodbav:"format,omitempty"`
 
 	// Status and StatusMessage are what the latest check saw.
 	Status        Status `json:"status,omitempty" dynamodbav:"status,omitempty"`
@@ -45,6 +53,18 @@ type Record struct {
 	// Episode is the current FAILED episode, or one that ended and still owes RECOVERED; nil
 	// when there is none.
 	Episode *Episode `json:"episode,omitempty" dynamodbav:"episode,omitempty"`
+
+	// Operation is the latest Claim/Update call known for the number; Release a
+	// ReleasePhoneNumber call known after it. Both from CloudTrail, nil when none is known.
+	Operation *Operation `json:"operation,omitempty" dynamodbav:"operation,omitempty"`
+	Release   *Operation `json:"release,omitempty" dynamodbav:"release,omitempty"`
+	// NotFoundAt is the first of the consecutive checks that found the number gone
+	// (ResourceNotFound) while that is not yet confirmed by a second run or a release.
+	NotFoundAt time.Time `json:"notFoundAt,omitzero" dynamodbav:"notFoundAt,omitempty"`
+	// Attempted holds the IDs of notifications published under a claim whose delivery is not
+	// known to have failed (accepted unseen, or the mark write was lost): a later run may send
+	// each once more, and then marks it sent whatever the answer (at most one repeat).
+	Attempted []string `json:"attempted,omitempty" dynamodbav:"attempted,omitempty"`
 
 	// Version is the store's optimistic lock: a save succeeds only over the version it read.
 	Version int64 `json:"version" dynamodbav:"version"`
@@ -66,6 +86,18 @@ type Episode struct {
 	FailedAfter time.Time `json:"failedAfter,omitzero" dynamodbav:"failedAfter,omitempty"`
 	// EndedAt is the first check that saw the number leave FAILED; zero while open.
 	EndedAt time.Time `json:"endedAt,omitzero" dynamodbav:"endedAt,omitempty"`
+
+	// Failure says whether a claim or an update failed, as far as known.
+	Failure Failure `json:"failure,omitempty" dynamodbav:"failure,omitempty"`
+	// Operation is the call that failed (basis operation), nil when unknown.
+	Operation *Operation `json:"operation,omitempty" dynamodbav:"operation,omitempty"`
+	// LatestRelease is the latest the number can be released (first FAILED sight of the chain
+	// + window), zero for basis first-observation where it equals the deadline.
+	LatestRelease time.Time `json:"latestRelease,omitzero" dynamodbav:"latestRelease,omitempty"`
+	// LastFailedAt is the latest check that saw the number FAILED in this episode.
+	LastFailedAt time.Time `json:"lastFailedAt,omitzero" dynamodbav:"lastFailedAt,omitempty"`
+	// Retries counts the retries in this chain of failures that failed too (0: the first).
+	Retries int `json:"retries,omitempty" dynamodbav:"retries,omitempty"`
 
 	FailedSentAt  time.Time `json:"failedSentAt,omitzero" dynamodbav:"failedSentAt,omitempty"`
 	RemindedAt    time.Time `json:"remindedAt,omitzero" dynamodbav:"remindedAt,omitempty"`

@@ -30,6 +30,8 @@ const (
 	EventExpired   Event = "EXPIRED"
 	EventRecovered Event = "RECOVERED"
 	EventStuck     Event = "STUCK"
+	// EventTest is `phonewatch test`'s notification: it proves the delivery path, nothing more.
+	EventTest Event = "TEST"
 )
 
 // Basis says how a retry deadline was bounded, since Connect reports no failure time.
@@ -41,6 +43,9 @@ const (
 	BasisTransition Basis = "transition"
 	// BasisFirstObservation: FAILED at first sight; the deadline (now + window) is an upper bound.
 	BasisFirstObservation Basis = "first-observation"
+	// BasisOperation: CloudTrail shows the Claim/Update call that failed, later than any
+	// not-FAILED check; the deadline (its time + window) is never later than the real one.
+	BasisOperation Basis = "operation"
 )
 
 // Number is what identifies a phone number and where it belongs: the descriptive part of
@@ -63,6 +68,12 @@ type Observation struct {
 	Status  Status
 	Message string // Connect's PhoneNumberStatus.Message, word for word (may be empty)
 	At      time.Time
+
+	// Operation is the latest ClaimPhoneNumber/UpdatePhoneNumber call known for the number at
+	// At (from CloudTrail; the record's own when nothing newer was read), nil when none is.
+	Operation *Operation
+	// Release is a ReleasePhoneNumber call known for the number, nil when none is.
+	Release *Operation
 }
 
 // Gone is the observation of a number that Connect answered ResourceNotFound for.
@@ -89,6 +100,23 @@ type Notification struct {
 
 	// InProgressSince is set for STUCK.
 	InProgressSince time.Time
+
+	// ID is the notificationId: the same for every attempt to send this one notification (a
+	// repeat), different for any other, so that consumers can drop a repeat. Set by Decide.
+	ID string
+	// Failure says whether a claim or an update failed, as far as known (FAILED episode events).
+	Failure Failure
+	// Operation is the call that failed (basis operation), nil when unknown.
+	Operation *Operation
+	// LatestRelease is the latest the number can be released: first FAILED sight + window. Set
+	// when the deadline is a lower bound (bases transition and operation).
+	LatestRelease time.Time
+	// LastFailedAt is the latest check that saw the number FAILED (EXPIRED of a gone number).
+	LastFailedAt time.Time
+	// Release is the ReleasePhoneNumber call behind an EXPIRED for a gone number, when known.
+	Release *Operation
+	// Retries counts the retries in this chain of failures that failed too (0: the first).
+	Retries int
 }
 
 // TimeLeft is the time from the observation to the retry deadline (negative once past).
@@ -97,3 +125,8 @@ func (n Notification) TimeLeft() time.Duration { return n.RetryDeadline.Sub(n.Ob
 // ErrNotFound is what a source returns (wrapped) when Connect answers ResourceNotFoundException:
 // the number is gone, which Decide turns into EXPIRED if it was FAILED.
 var ErrNotFound = errors.New("phone number not found")
+
+// ErrUnconfirmed is what a publisher returns (wrapped) for a notification the topic may or may
+// not have accepted (its answer was lost, late or a 5xx): it may have been delivered, so it is
+// repeated at most once, never retried blindly.
+var ErrUnconfirmed = errors.New("publish unconfirmed: the topic may have accepted it")
