@@ -73,6 +73,11 @@ type Record struct {
 	// sent twice by runs that overlap.
 	ClaimedBy  string    `json:"claimedBy,omitempty" dynamodbav:"claimedBy,omitempty"`
 	ClaimUntil time.Time `json:"claimUntil,omitzero" dynamodbav:"claimUntil,omitempty"`
+
+	// Invalid is set by a store for a stored item it could not read as a record (the reason,
+	// naming the attribute): only ID is then meaningful. Such a number is reported, not
+	// decided or written, and never stops the others. Never stored.
+	Invalid string `json:"-" dynamodbav:"-"`
 }
 
 // Episode is one FAILED episode: from the first check that saw the number FAILED until it is
