@@ -61,7 +61,14 @@ func describe(n Notification) string {
 	case EventReminder:
 		return fmt.Sprintf("REMINDER %s %s deadline=%s", strings.TrimSuffix(strings.TrimSuffix(n.Reminder.String(), "0s"), "0m"), n.Basis, off(n.RetryDeadline))
 	default:
-		return fmt.Sprintf("%s %s deadline=%s", n.Event, n.Basis, off(n.RetryDeadline))
+		s := fmt.Sprintf("%s %s deadline=%s", n.Event, n.Basis, off(n.RetryDeadline))
+		if n.Retries > 0 {
+			s += fmt.Sprintf(" retries=%d", n.Retries)
+		}
+		if !n.PreviousDeadline.IsZero() {
+			s += " previous=" + off(n.PreviousDeadline)
+		}
+		return s
 	}
 }
 
@@ -285,21 +292,23 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "gone during an open episode: EXPIRED once",
+			name: "gone during an open episode: EXPIRED once the next run confirms it",
 			steps: []step{
 				{at: 0, status: C},
 				{at: 10 * m, status: F, want: []string{"FAILED transition deadline=24h"}},
-				{at: 2 * h, status: G, want: []string{"EXPIRED transition deadline=24h"}},
-				{at: 3 * h, status: G},
+				{at: 2 * h, status: G},
+				{at: 3 * h, status: G, want: []string{"EXPIRED transition deadline=24h"}},
+				{at: 4 * h, status: G},
 			},
 		},
 		{
 			name: "gone during an open episode, EXPIRED lost: decided again while gone",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
-				{at: 2 * h, status: G, lost: true, want: []string{"EXPIRED first-observation deadline=24h"}},
-				{at: 3 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
-				{at: 4 * h, status: G},
+				{at: 2 * h, status: G},
+				{at: 3 * h, status: G, lost: true, want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 4 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 5 * h, status: G},
 			},
 		},
 		{
@@ -315,8 +324,9 @@ func TestDecide(t *testing.T) {
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
 				{at: 1 * h, status: IP},
-				{at: 2 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
-				{at: 3 * h, status: G},
+				{at: 2 * h, status: G},
+				{at: 3 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 4 * h, status: G},
 			},
 		},
 		{
@@ -362,6 +372,7 @@ func TestDecide(t *testing.T) {
 			name: "gone number that comes back CLAIMED: no RECOVERED",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
 				{at: 2 * h, status: C},
 			},
@@ -370,6 +381,7 @@ func TestDecide(t *testing.T) {
 			name: "gone number that comes back FAILED: new episode, transition from the gone check",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
 				{at: 5 * h, status: F, want: []string{"FAILED transition deadline=25h"}},
 			},
@@ -378,6 +390,7 @@ func TestDecide(t *testing.T) {
 			name: "gone number back through IN_PROGRESS to CLAIMED: a new claim, no RECOVERED",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
 				{at: 2 * h, status: IP},
 				{at: 3 * h, status: C},
@@ -387,9 +400,11 @@ func TestDecide(t *testing.T) {
 			name: "gone with EXPIRED lost, back IN_PROGRESS, gone again: the old EXPIRED is no longer owed",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, lost: true, want: []string{"EXPIRED first-observation deadline=24h"}},
 				{at: 2 * h, status: IP},
 				{at: 3 * h, status: G},
+				{at: 4 * h, status: G},
 			},
 		},
 		{
@@ -445,11 +460,11 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "FAILED->IN_PROGRESS->FAILED starts a new episode with basis transition",
+			name: "FAILED->IN_PROGRESS->FAILED: a retry that failed too keeps the chain's deadline",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
 				{at: 1 * h, status: IP},
-				{at: 2 * h, status: F, want: []string{"FAILED transition deadline=25h"}},
+				{at: 2 * h, status: F, want: []string{"FAILED first-observation deadline=24h retries=1"}},
 				{at: 3 * h, status: F},
 			},
 		},
@@ -514,7 +529,10 @@ func TestDecideNotificationFacts(t *testing.T) {
 	want := Notification{
 		Event: EventFailed, Number: testNumber, Status: Failed, StatusMessage: failed.Message,
 		ObservedAt: failed.At, FailedSince: failed.At, RetryDeadline: t0.Add(24 * time.Hour), Basis: BasisTransition,
-		FailedAfter: t0, // the CLAIMED check: the claim failed after it
+		FailedAfter:   t0, // the CLAIMED check: the claim failed after it
+		ID:            testNumber.ID + "/FAILED/" + fmt.Sprint(failed.At.Unix()),
+		Failure:       FailureUpdate, // seen CLAIMED before: an update failed
+		LatestRelease: failed.At.Add(24 * time.Hour),
 	}
 	if !reflect.DeepEqual(notes[0], want) {
 		t.Errorf("FAILED notification:\n got %+v\nwant %+v", notes[0], want)
@@ -527,6 +545,11 @@ func TestDecideNotificationFacts(t *testing.T) {
 	// Gone: the notification names the number by what the record kept, since a gone
 	// observation carries only the ID.
 	gone := Gone(Number{ID: testNumber.ID}, t0.Add(2*time.Hour))
+	rec, notes = Decide(&rec, gone, p)
+	if len(notes) != 0 {
+		t.Fatalf("first gone check: got %v, want nothing until confirmed", notes)
+	}
+	gone.At = gone.At.Add(time.Hour)
 	rec, notes = Decide(&rec, gone, p)
 	if len(notes) != 1 || notes[0].Event != EventExpired {
 		t.Fatalf("gone: got %v, want one EXPIRED", notes)
@@ -553,7 +576,7 @@ func TestDecideNotificationFacts(t *testing.T) {
 		t.Fatalf("STUCK: got %d notifications, want 1", len(notes))
 	}
 	wantStuck := Notification{Event: EventStuck, Number: testNumber, Status: InProgress, StatusMessage: "still",
-		ObservedAt: t0.Add(time.Hour), InProgressSince: t0}
+		ObservedAt: t0.Add(time.Hour), InProgressSince: t0, ID: testNumber.ID + "/STUCK/" + fmt.Sprint(t0.Unix())}
 	if !reflect.DeepEqual(notes[0], wantStuck) {
 		t.Errorf("STUCK notification:\n got %+v\nwant %+v", notes[0], wantStuck)
 	}

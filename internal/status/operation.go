@@ -58,3 +58,25 @@ const (
 	FailureUpdate  Failure = "update"
 	FailureUnknown Failure = "claim-or-update"
 )
+
+// clone returns a copy of o (nil for nil), so that records never share an operation.
+func (o *Operation) clone() *Operation {
+	if o == nil {
+		return nil
+	}
+	c := *o
+	return &c
+}
+
+// changes reports whether o is a Claim/Update: a call that can make a number FAILED.
+func (o *Operation) changes() bool {
+	return o != nil && (o.Name == OpClaim || o.Name == OpUpdate)
+}
+
+// failure is the kind of failure o would cause.
+func (o *Operation) failure() Failure {
+	if o.Name == OpClaim {
+		return FailureClaim
+	}
+	return FailureUpdate
+}

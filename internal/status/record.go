@@ -1,6 +1,12 @@
 package status
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Policy is the configured timing of notifications.
 type Policy struct {
@@ -103,6 +109,9 @@ type Episode struct {
 	LastFailedAt time.Time `json:"lastFailedAt,omitzero" dynamodbav:"lastFailedAt,omitempty"`
 	// Retries counts the retries in this chain of failures that failed too (0: the first).
 	Retries int `json:"retries,omitempty" dynamodbav:"retries,omitempty"`
+	// PreviousDeadline is the deadline the chain had before an operation proved a new claim or
+	// update and restarted it (zero otherwise): a new FAILED states both.
+	PreviousDeadline time.Time `json:"previousDeadline,omitzero" dynamodbav:"previousDeadline,omitempty"`
 
 	FailedSentAt  time.Time `json:"failedSentAt,omitzero" dynamodbav:"failedSentAt,omitempty"`
 	RemindedAt    time.Time `json:"remindedAt,omitzero" dynamodbav:"remindedAt,omitempty"`
@@ -112,8 +121,11 @@ type Episode struct {
 // Open reports whether the number is still in this episode (not yet seen leaving FAILED).
 func (e *Episode) Open() bool { return e != nil && e.EndedAt.IsZero() }
 
-// Announced reports whether FAILED was delivered for this episode.
-func (e *Episode) Announced() bool { return e != nil && !e.FailedSentAt.IsZero() }
+// Announced reports whether FAILED or EXPIRED was delivered for this episode: either tells
+// people the number failed, so RECOVERED is owed and FAILED is no longer news.
+func (e *Episode) Announced() bool {
+	return e != nil && (!e.FailedSentAt.IsZero() || !e.ExpiredSentAt.IsZero())
+}
 
 // Retired reports whether there is nothing left to watch or say about this number: it is gone
 // from Connect and any FAILED episode it had has been reported EXPIRED.
@@ -121,9 +133,95 @@ func (r *Record) Retired() bool {
 	return r.Status == NotFound && (r.Episode == nil || !r.Episode.ExpiredSentAt.IsZero())
 }
 
-// ClaimedByOther reports whether a run other than `by` holds the record at `now`.
+// MaxClaim is the longest claim any run can hold: Lambda's 15-minute maximum plus slack. A
+// claim reaching further than that past now was not written by a run of this code (a bug, a
+// hand edit, a clock far ahead) and is void, so that it cannot hide a number for ever.
+const MaxClaim = 17 * time.Minute
+
+// MaxSkew is how far ahead of the reader's clock a record's CheckedAt may be. A check stamped
+// later than that would make every later observation stale (Decide ignores those), so Check
+// rejects it instead of letting it silence the number.
+const MaxSkew = 15 * time.Minute
+
+// ClaimedByOther reports whether a run other than `by` holds the record at `now`. A claim that
+// ends more than MaxClaim after now is void.
 func (r *Record) ClaimedByOther(by string, now time.Time) bool {
-	return r.ClaimedBy != "" && r.ClaimedBy != by && now.Before(r.ClaimUntil)
+	return r.ClaimedBy != "" && r.ClaimedBy != by && now.Before(r.ClaimUntil) && !r.ClaimUntil.After(now.Add(MaxClaim))
+}
+
+// NoteAttempted records that the notification with this ID was published without a
+// confirmation (or its mark was lost): the next run may repeat it once, then marks it sent.
+func (r *Record) NoteAttempted(id string) {
+	if id != "" && !r.WasAttempted(id) {
+		r.Attempted = append(r.Attempted, id)
+	}
+}
+
+// WasAttempted reports whether the notification with this ID was published before without a
+// confirmation: sending it again is its one repeat.
+func (r *Record) WasAttempted(id string) bool { return slices.Contains(r.Attempted, id) }
+
+// forgetAttempted drops the ID from Attempted (it was delivered, or can no longer be decided).
+func (r *Record) forgetAttempted(id string) {
+	r.Attempted = slices.DeleteFunc(r.Attempted, func(a string) bool { return a == id })
+	if len(r.Attempted) == 0 {
+		r.Attempted = nil
+	}
+}
+
+// pruneAttempted keeps Attempted small: only IDs of the current episode (or the one that
+// still owes RECOVERED) and of the current IN_PROGRESS spell can be decided again.
+func (r *Record) pruneAttempted() {
+	var live []string
+	if r.Episode != nil {
+		live = append(live, "/"+stamp(r.Episode.FailedSince))
+	}
+	if !r.InProgressSince.IsZero() {
+		live = append(live, "/"+string(EventStuck)+"/"+stamp(r.InProgressSince))
+	}
+	r.Attempted = slices.DeleteFunc(r.Attempted, func(id string) bool {
+		return !slices.ContainsFunc(live, func(l string) bool { return strings.Contains(id, l) })
+	})
+	if len(r.Attempted) == 0 {
+		r.Attempted = nil
+	}
+}
+
+// ErrBadRecord is what Check returns (wrapped): a stored record the decision cannot trust.
+var ErrBadRecord = errors.New("record not usable")
+
+// Check reports a record, as read from a store, that the decision cannot trust, naming the
+// attribute: the monitor reports such a number and skips it, never the others. A record of a
+// newer Format is fine: what this code does not know of it is kept by the store.
+func (r *Record) Check(now time.Time) error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrBadRecord, field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case r.Version < 0:
+		return bad("version", "%d is negative", r.Version)
+	case r.Status != "" && !slices.Contains([]Status{Claimed, InProgress, Failed, NotFound}, r.Status):
+		return bad("status", "%q is not CLAIMED, IN_PROGRESS, FAILED or NOT_FOUND", r.Status)
+	case r.Status != "" && r.CheckedAt.IsZero():
+		return bad("checkedAt", "missing while status is %s", r.Status)
+	case r.CheckedAt.After(now.Add(MaxSkew)):
+		return bad("checkedAt", "%s is later than now (%s)", r.CheckedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if e := r.Episode; e != nil {
+		switch {
+		case e.FailedSince.IsZero():
+			return bad("episode.failedSince", "missing")
+		case e.Deadline.IsZero():
+			return bad("episode.retryDeadline", "missing")
+		case e.FailedAfter.After(e.FailedSince):
+			// A deadline before failedSince is legitimate (checks further apart than the
+			// window); a failure bounded from a check after it saw FAILED is not.
+			return bad("episode.failedAfter", "later than failedSince")
+		case !e.LatestRelease.IsZero() && e.LatestRelease.Before(e.Deadline):
+			return bad("episode.latestRelease", "earlier than retryDeadline")
+		}
+	}
+	return nil
 }
 
 // clone returns a deep copy, so that Decide never changes its input.
@@ -131,7 +229,10 @@ func (r *Record) clone() Record {
 	c := *r
 	if r.Episode != nil {
 		e := *r.Episode
+		e.Operation = r.Episode.Operation.clone()
 		c.Episode = &e
 	}
+	c.Operation, c.Release = r.Operation.clone(), r.Release.clone()
+	c.Attempted = slices.Clone(r.Attempted)
 	return c
 }

@@ -117,6 +117,9 @@ type Notification struct {
 	Release *Operation
 	// Retries counts the retries in this chain of failures that failed too (0: the first).
 	Retries int
+	// PreviousDeadline is the chain's deadline before an operation proved a new claim or
+	// update and restarted it (zero otherwise): a new FAILED states both.
+	PreviousDeadline time.Time
 }
 
 // TimeLeft is the time from the observation to the retry deadline (negative once past).
