@@ -29,7 +29,15 @@ type step struct {
 	at     time.Duration
 	status Status // NotFound: the number is gone (status.Gone)
 	lost   bool   // the publish of this step's notifications failed: nothing is marked
+	lose   Event  // only this step's notification of this event failed to publish
 	want   []string
+
+	op, release *Operation // what CloudTrail showed by this check (nil: nothing new)
+}
+
+// call is a CloudTrail operation at t0+at.
+func call(name string, at time.Duration) *Operation {
+	return &Operation{Name: name, At: t0.Add(at), By: "arn:aws:iam::123456789012:user/ops", EventID: name + "-" + at.String()}
 }
 
 // observe builds the observation of testNumber at t0+at.
@@ -78,7 +86,9 @@ func run(t *testing.T, p Policy, steps []step) *Record {
 	t.Helper()
 	var prev *Record
 	for i, s := range steps {
-		next, notes := Decide(prev, observe(s.status, s.at), p)
+		o := observe(s.status, s.at)
+		o.Operation, o.Release = s.op, s.release
+		next, notes := Decide(prev, o, p)
 		got := make([]string, len(notes))
 		for j, n := range notes {
 			got[j] = describe(n)
@@ -86,8 +96,8 @@ func run(t *testing.T, p Policy, steps []step) *Record {
 		if !slices.Equal(got, s.want) {
 			t.Errorf("step %d (%s at +%s): got %q, want %q", i, s.status, off(t0.Add(s.at)), got, s.want)
 		}
-		if !s.lost {
-			for _, n := range notes {
+		for _, n := range notes {
+			if !s.lost && n.Event != s.lose {
 				next.MarkSent(n)
 			}
 		}
@@ -500,6 +510,165 @@ func TestDecide(t *testing.T) {
 				{at: 25 * m, status: IP},
 				{at: 50 * m, status: IP},
 				{at: 55 * m, status: IP, want: []string{"STUCK since=25m"}},
+			},
+		},
+		// Rule 1: stale checks.
+		{
+			name: "stale: a check stamped before the last one after EXPIRED sends no REMINDER",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 19 * h, status: F, want: []string{"REMINDER 6h first-observation deadline=24h"}},
+				{at: 25 * h, status: F, want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 23*h + 30*m, status: F},
+				{at: 26 * h, status: F},
+			},
+		},
+		{
+			name: "stale: FAILED stamped before the CLAIMED check changes nothing",
+			steps: []step{
+				{at: 10 * h, status: C},
+				{at: 9*h + 50*m, status: F},
+				{at: 10*h + 5*m, status: F, want: []string{"FAILED transition deadline=34h"}},
+			},
+		},
+		// Rule 2: the deadline is the latest lower bound, never later than first sight + window.
+		{
+			name: "operation after the CLAIMED check: basis operation from the call",
+			steps: []step{
+				{at: 0, status: C},
+				{at: 30 * m, status: F, op: call(OpUpdate, 20*m), want: []string{"FAILED operation deadline=24h20m"}},
+			},
+		},
+		{
+			name: "operation before the CLAIMED check: basis transition, the later bound",
+			steps: []step{
+				{at: 0, status: C, op: call(OpUpdate, -10*m)},
+				{at: 30 * m, status: F, want: []string{"FAILED transition deadline=24h"}},
+			},
+		},
+		{
+			name: "operation known at first sight: basis operation, earlier than first sight + window",
+			steps: []step{
+				{at: 0, status: F, op: call(OpClaim, -2*h), want: []string{"FAILED operation deadline=22h"}},
+			},
+		},
+		{
+			name: "operation stamped after the check cannot explain it: first-observation",
+			steps: []step{
+				{at: 0, status: F, op: call(OpClaim, h), want: []string{"FAILED first-observation deadline=24h"}},
+			},
+		},
+		// Rule 3: chains.
+		{
+			name: "chain: transition deadline kept by the retry that failed too, then its reminders",
+			steps: []step{
+				{at: 0, status: C},
+				{at: 10 * m, status: F, want: []string{"FAILED transition deadline=24h"}},
+				{at: 2 * h, status: IP},
+				{at: 2*h + 10*m, status: F, want: []string{"FAILED transition deadline=24h retries=1"}},
+				{at: 18 * h, status: F, want: []string{"REMINDER 6h transition deadline=24h"}},
+			},
+		},
+		{
+			name: "chain: a retry through a long IN_PROGRESS spell is still the same chain",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 1 * h, status: IP},
+				{at: 2 * h, status: IP, want: []string{"STUCK since=1h"}},
+				{at: 3 * h, status: F, want: []string{"FAILED first-observation deadline=24h retries=1"}},
+				{at: 4 * h, status: IP},
+				{at: 5 * h, status: F, want: []string{"FAILED first-observation deadline=24h retries=2"}},
+			},
+		},
+		{
+			name: "chain: a new update after the first FAILED sight restarts the deadline from it",
+			steps: []step{
+				{at: 0, status: C},
+				{at: 10 * m, status: F, want: []string{"FAILED transition deadline=24h"}},
+				{at: 2 * h, status: IP},
+				{at: 2*h + 10*m, status: F, op: call(OpUpdate, 2*h+5*m), want: []string{"FAILED operation deadline=26h5m retries=1 previous=24h"}},
+				{at: 2*h + 20*m, status: F, op: call(OpUpdate, 2*h+5*m)},
+			},
+		},
+		{
+			name: "chain: the operation the chain rests on proves no new call",
+			steps: []step{
+				{at: 0, status: C},
+				{at: 10 * m, status: F, op: call(OpUpdate, 5*m), want: []string{"FAILED operation deadline=24h5m"}},
+				{at: 2 * h, status: IP},
+				{at: 3 * h, status: F, want: []string{"FAILED operation deadline=24h5m retries=1"}},
+			},
+		},
+		{
+			name: "chain: a call before the chain's first FAILED sight proves no new call",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 1 * h, status: IP, op: call(OpClaim, -time.Minute)},
+				{at: 2 * h, status: F, want: []string{"FAILED first-observation deadline=24h retries=1"}},
+			},
+		},
+		{
+			name: "chain: a new call while FAILED stays FAILED is a new episode stating both deadlines",
+			steps: []step{
+				{at: 0, status: C},
+				{at: 10 * m, status: F, want: []string{"FAILED transition deadline=24h"}},
+				{at: 1*h + 10*m, status: F, op: call(OpUpdate, h), want: []string{"FAILED operation deadline=25h retries=1 previous=24h"}},
+			},
+		},
+		{
+			name: "chain ends at CLAIMED: a later FAILED starts afresh",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 1 * h, status: C, want: []string{"RECOVERED first-observation deadline=24h"}},
+				{at: 2 * h, status: IP},
+				{at: 3 * h, status: F, want: []string{"FAILED transition deadline=26h"}},
+			},
+		},
+		// Rule 5: gone needs confirmation.
+		{
+			name: "gone once, then FAILED again: same episode, no false EXPIRED, no second FAILED",
+			steps: []step{
+				{at: 0, status: C},
+				{at: 10 * m, status: F, want: []string{"FAILED transition deadline=24h"}},
+				{at: 1 * h, status: G},
+				{at: 2 * h, status: F},
+				{at: 3 * h, status: G},
+				{at: 4 * h, status: F},
+				{at: 18 * h, status: F, want: []string{"REMINDER 6h transition deadline=24h"}},
+			},
+		},
+		{
+			name: "gone once during IN_PROGRESS, then FAILED: still the chain",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 1 * h, status: IP},
+				{at: 2 * h, status: G},
+				{at: 3 * h, status: F, want: []string{"FAILED first-observation deadline=24h retries=1"}},
+			},
+		},
+		{
+			name: "gone with a release newer than any claim: confirmed at once",
+			steps: []step{
+				{at: 0, status: F, op: call(OpClaim, -time.Hour), want: []string{"FAILED operation deadline=23h"}},
+				{at: 2 * h, status: G, release: call(OpRelease, time.Hour+50*m), want: []string{"EXPIRED operation deadline=23h"}},
+			},
+		},
+		{
+			name: "gone with a release older than the latest claim: not confirmed",
+			steps: []step{
+				{at: 0, status: F, op: call(OpClaim, -time.Hour), release: call(OpRelease, -2*time.Hour), want: []string{"FAILED operation deadline=23h"}},
+				{at: 2 * h, status: G},
+				{at: 3 * h, status: G, want: []string{"EXPIRED operation deadline=23h"}},
+			},
+		},
+		// Rule 6: EXPIRED delivered means announced.
+		{
+			name: "EXPIRED delivered without FAILED: no FAILED after it, RECOVERED owed",
+			steps: []step{
+				{at: 0, status: C},
+				{at: 30 * h, status: F, lose: EventFailed, want: []string{"FAILED transition deadline=24h", "EXPIRED transition deadline=24h"}},
+				{at: 31 * h, status: F},
+				{at: 32 * h, status: C, want: []string{"RECOVERED transition deadline=24h"}},
 			},
 		},
 	}
