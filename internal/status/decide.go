@@ -93,7 +93,9 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 	case NotFound:
 		out = goneNotes(r, o, prevStatus, prevSpell)
 	}
-	if o.Status != Failed {
+	// A 404 at first sight proves nothing about the status (it may be transient): it is no
+	// not-FAILED check to bound a later deadline from.
+	if o.Status != Failed && (o.Status != NotFound || prevStatus != "") {
 		r.NotFailedAt = now
 	}
 	return out

@@ -4,17 +4,24 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestDecideProperties plays many random histories of one number through Decide and MarkSent
-// (statuses at increasing random times, with random publish failures, marking only what was
-// delivered) and checks DESIGN.md's rules after every run against a model built from the
-// observations alone. Each seed is a subtest named after it; a failure names its seed and step,
-// and `go test -run 'TestDecideProperties/seed=17$'` replays it.
+// TestDecideProperties plays many random histories of one number through Decide, MarkSent and
+// the attempted-repeat rule as the monitor uses them: statuses at increasing random times with
+// checks stamped earlier now and then, CloudTrail operations (the failing call, retries during
+// a FAILED spell, successful updates, releases) revealed late, transient and real 404s, policy
+// changes between runs, and a publisher that is up, down, flaky or unconfirmed (accepted but its
+// answer lost). After every run it checks: no notification delivered twice by ID except the
+// one repeat of an unconfirmed publish; none lost while its condition holds and the publisher
+// is up; no deadline later than the true failure + window, nor later than a deadline stated
+// earlier in the same chain unless a newer call proved a new claim or update. A failure names
+// its seed and step; `go test -run 'TestDecideProperties/seed=17$'` replays it.
 func TestDecideProperties(t *testing.T) {
-	for seed := uint64(1); seed <= 400; seed++ {
+	for seed := uint64(1); seed <= 500; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			h := newHistory(seed)
 			for h.step = 0; h.step < h.steps; h.step++ {
@@ -30,52 +37,56 @@ func TestDecideProperties(t *testing.T) {
 type delivery int
 
 const (
-	up    delivery = iota // every notification is delivered
-	down                  // none is
-	flaky                 // each is delivered or not at random
+	up          delivery = iota // every notification is delivered and confirmed
+	down                        // none is
+	flaky                       // each is delivered and confirmed, or refused, at random
+	unconfirmed                 // each is delivered, but the answer is lost
 )
 
-// modelEpisode is a FAILED episode as the test sees it from the observations alone: a maximal
-// run of consecutive FAILED checks.
-type modelEpisode struct {
-	start    time.Time // first FAILED check
-	prev     time.Time // latest not-FAILED check before start; zero at first sight
-	deadline time.Time // the deadline DESIGN.md gives from start and prev
-	open     bool      // no check has seen the number leave FAILED yet
-	// claimed: a CLAIMED check came after the episode, so a later gone is a release by the
-	// owner, not an expiry. gone: a gone check came after it, so it can no longer recover.
-	claimed, gone bool
-	// upWhileFailed: a check in the episode ran while the publisher was up.
-	// upPastDeadline: a FAILED check at or after the deadline ran while it was up.
-	upWhileFailed, upPastDeadline bool
-
-	delivered map[string]int // "FAILED", "EXPIRED", "RECOVERED", "REMINDER 1h0m0s": times delivered
-	announced time.Time      // when FAILED was delivered
-	nearest   time.Duration  // smallest reminder offset delivered so far; 0: none
+// chain is the model's FAILED chain: FAILED spells joined by retries (IN_PROGRESS, transient
+// 404s), ended by CLAIMED or a real gone.
+type chain struct {
+	windowStart time.Time   // the true failure the release is counted from
+	restartedAt time.Time   // the latest call that proved a new claim/update (zero: none)
+	deadlines   []time.Time // deadlines stated in this chain since windowStart was last set
+	firstSight  time.Time   // the chain's first FAILED check
+	calls       int         // calls since firstSight
+	lastCall    time.Time   // the latest of them
 }
 
 // history is one random sequence of checks of one number, with the model's view of it.
 type history struct {
 	rng         *rand.Rand
 	policy      Policy
+	maxWindow   time.Duration
 	step, steps int
 
-	rec         *Record // what the previous run saved; nil before the first check
-	now         time.Time
-	last        Status    // status at the previous check; "" before the first
-	lastNotFail time.Time // latest not-FAILED check
-	episodes    map[int64]*modelEpisode
-	cur         *modelEpisode // the latest episode, open or ended
-	spellStart  time.Time     // first check of the current IN_PROGRESS spell
-	stuckSent   map[int64]int // STUCK deliveries by spell start
+	rec  *Record
+	now  time.Time
+	last Status // the latest real (not transient) status; "" before the first
+
+	lastNotFail time.Time  // latest check that saw the number there and not FAILED
+	pending     *Operation // a call that happened but CloudTrail has not shown yet
+	lastCall    time.Time  // the latest call that happened, shown or not
+	chain       *chain     // nil when the number is in no FAILED chain
+	goneChecks  int        // consecutive 404s
+
+	delivered   map[string]int  // deliveries by notification ID
+	unconfirmed map[string]bool // IDs published with no confirmation
+	confirmed   map[string]bool // IDs delivered and marked sent
 }
 
 func newHistory(seed uint64) *history {
 	rng := rand.New(rand.NewPCG(seed, 0x70686f6e65))
-	return &history{
-		rng: rng, policy: randomPolicy(rng), steps: 60 + rng.IntN(60), now: t0,
-		episodes: map[int64]*modelEpisode{}, stuckSent: map[int64]int{},
-	}
+	h := &history{rng: rng, steps: 60 + rng.IntN(80), now: t0,
+		delivered: map[string]int{}, unconfirmed: map[string]bool{}, confirmed: map[string]bool{}}
+	h.setPolicy(randomPolicy(rng))
+	return h
+}
+
+func (h *history) setPolicy(p Policy) {
+	h.policy = p
+	h.maxWindow = max(h.maxWindow, p.RetryWindow)
 }
 
 // randomPolicy is DESIGN.md's defaults with random reminders and recovery setting, sometimes in
@@ -122,231 +133,303 @@ func (h *history) status() Status {
 	return all[h.rng.IntN(len(all))]
 }
 
-// check runs one check: it updates the model, calls Decide, checks each notification, publishes
-// with the run's delivery, marks what was delivered, and checks what must have been delivered.
+// between is a random instant in (a, b].
+func (h *history) between(a, b time.Time) time.Time {
+	return a.Add(1 + time.Duration(h.rng.Int64N(int64(b.Sub(a)))))
+}
+
+// check runs one check and checks everything that run decided and delivered.
 func (h *history) check() error {
+	if h.rng.IntN(25) == 0 {
+		h.changePolicy()
+	}
+	if h.rec != nil && h.rng.IntN(12) == 0 {
+		return h.stale()
+	}
+	prevNow := h.now
 	h.now = h.now.Add(h.gap())
 	st := h.status()
-	mode := []delivery{up, up, up, up, down, flaky}[h.rng.IntN(6)]
-	h.observe(st, mode)
-
 	o := Observation{Number: testNumber, Status: st, Message: "m", At: h.now}
 	if st == NotFound {
 		o = Gone(testNumber, h.now)
 	}
-	var before Record
-	var beforeEpisode Episode
-	if h.rec != nil {
-		before = *h.rec
-		if h.rec.Episode != nil {
-			beforeEpisode = *h.rec.Episode
-		}
-	}
+	h.operations(&o, prevNow)
 
+	mode := []delivery{up, up, up, up, down, flaky, unconfirmed}[h.rng.IntN(7)]
+	before := h.snapshot()
 	next, notes := Decide(h.rec, o, h.policy)
-
-	if h.rec != nil && (!reflect.DeepEqual(*h.rec, before) || h.rec.Episode != nil && *h.rec.Episode != beforeEpisode) {
+	if h.rec != nil && !reflect.DeepEqual(*h.rec, before) {
 		return fmt.Errorf("decide changed its input record")
 	}
+	h.model(st, o)
 	for _, n := range notes {
 		if err := h.allowed(n, o, notes); err != nil {
-			return fmt.Errorf("%s decided at %v (status %s): %w", n.Event, h.now, st, err)
+			return fmt.Errorf("%s %s decided at %v (status %s): %w", n.Event, n.ID, h.now, st, err)
 		}
 	}
-	for _, n := range notes {
-		if mode == down || mode == flaky && h.rng.IntN(2) == 0 {
-			continue
-		}
-		next.MarkSent(n)
-		if err := h.delivered(n); err != nil {
-			return fmt.Errorf("%s delivered at %v: %w", n.Event, h.now, err)
-		}
-	}
-	if err := h.owed(st, mode); err != nil {
+	if err := h.publish(&next, notes, mode); err != nil {
 		return err
 	}
-
-	if st != Failed {
-		h.lastNotFail = h.now
+	if err := h.owed(st, mode, &next); err != nil {
+		return err
 	}
-	h.last = st
+	if st != NotFound {
+		h.last = st
+	}
 	h.rec = &next
 	return nil
 }
 
-// observe updates the model's episodes and IN_PROGRESS spell with a check of status st.
-func (h *history) observe(st Status, mode delivery) {
-	if st == Failed && h.last != Failed {
-		e := &modelEpisode{start: h.now, prev: h.lastNotFail, open: true, delivered: map[string]int{}}
-		e.deadline = h.lastNotFail.Add(h.policy.RetryWindow)
-		if h.lastNotFail.IsZero() {
-			e.deadline = h.now.Add(h.policy.RetryWindow)
-		}
-		h.episodes[h.now.UnixNano()] = e
-		h.cur = e
+// snapshot is a deep copy of the record, to tell whether Decide changed it.
+func (h *history) snapshot() Record {
+	if h.rec == nil {
+		return Record{}
 	}
-	if e := h.cur; e != nil {
-		switch st {
-		case Failed:
-			e.upWhileFailed = e.upWhileFailed || mode == up
-			e.upPastDeadline = e.upPastDeadline || mode == up && !h.now.Before(e.deadline)
-		case Claimed:
-			e.open, e.claimed = false, true
-		case NotFound:
-			e.open, e.gone = false, true
-		default:
-			e.open = false
+	return h.rec.clone()
+}
+
+// changePolicy changes reminders, recovery or the window between runs, as a redeploy does.
+func (h *history) changePolicy() {
+	p := randomPolicy(h.rng)
+	if h.rng.IntN(2) == 0 {
+		p.RetryWindow, p.StuckAfter = h.policy.RetryWindow, h.policy.StuckAfter // reminders and recovery only
+		p.Reminders = slices.DeleteFunc(p.Reminders, func(d time.Duration) bool { return d >= p.RetryWindow })
+	}
+	h.setPolicy(p)
+}
+
+// stale decides a check stamped before the record's last one: it must change and send nothing.
+func (h *history) stale() error {
+	at := h.rec.CheckedAt.Add(-time.Duration(1 + h.rng.Int64N(int64(h.policy.RetryWindow))))
+	st := []Status{Claimed, InProgress, Failed, NotFound}[h.rng.IntN(4)]
+	o := Observation{Number: testNumber, Status: st, At: at, Operation: &Operation{Name: OpUpdate, At: at, EventID: "stale"}}
+	next, notes := Decide(h.rec, o, h.policy)
+	if len(notes) != 0 || !reflect.DeepEqual(next, *h.rec) {
+		return fmt.Errorf("check stamped %v, before the last check %v: sent %v, record changed: %v",
+			at, h.rec.CheckedAt, notes, !reflect.DeepEqual(next, *h.rec))
+	}
+	return nil
+}
+
+// operations adds CloudTrail's view to o: calls that happened in (prev, now], shown to Decide
+// at this check or, half the time, one check later (delivery delay).
+func (h *history) operations(o *Observation, prev time.Time) {
+	var happened *Operation
+	if h.rng.IntN(3) == 0 {
+		name := []string{OpClaim, OpUpdate}[h.rng.IntN(2)]
+		happened = &Operation{Name: name, At: h.between(prev, h.now), EventID: fmt.Sprintf("op-%d", h.step)}
+	}
+	if o.Status == NotFound && happened == nil && h.rng.IntN(3) == 0 {
+		o.Release = &Operation{Name: OpRelease, At: h.between(prev, h.now), EventID: fmt.Sprintf("rel-%d", h.step)}
+	}
+	if happened != nil {
+		h.lastCall = happened.At
+		h.noteCall(happened, o.Status)
+	}
+	shown := h.pending
+	h.pending = nil
+	if happened != nil {
+		if h.rng.IntN(2) == 0 {
+			h.pending = happened
+		} else if happened.Newer(shown) {
+			shown = happened
 		}
 	}
-	if st == InProgress && h.last != InProgress {
-		h.spellStart = h.now
+	o.Operation = shown
+}
+
+// noteCall updates the truth with a call at op.At: a call after the chain's first FAILED sight
+// is a new claim/update, and its failure (after the call, and after any later not-FAILED
+// check) restarts the window.
+func (h *history) noteCall(op *Operation, st Status) {
+	if c := h.chain; c != nil && op.At.After(c.firstSight) {
+		c.restartedAt, c.lastCall = op.At, op.At
+		c.calls++
+		if st == Failed {
+			h.restart(c)
+		}
 	}
 }
 
-// allowed checks one decided notification against the model: the episode it is about, its
-// deadline and basis, and whether this check allows its event at all.
+// restart sets the chain's window from a failure of its latest call, seen FAILED now.
+func (h *history) restart(c *chain) {
+	after := c.restartedAt
+	if h.lastNotFail.After(after) {
+		after = h.lastNotFail
+	}
+	c.windowStart, c.deadlines, c.restartedAt = h.between(after, h.now), nil, time.Time{}
+}
+
+// model updates the truth with the check's status, after its call (if any) was noted.
+func (h *history) model(st Status, o Observation) {
+	if st == NotFound {
+		h.goneChecks++
+		rel := o.Release != nil
+		if h.goneChecks >= 2 || rel {
+			// Really gone: seen again, it was claimed again after this check.
+			h.chain, h.lastNotFail, h.last = nil, h.now, NotFound
+		}
+		return
+	}
+	h.goneChecks = 0
+	switch st {
+	case Failed:
+		if c := h.chain; c != nil && !c.restartedAt.IsZero() {
+			h.restart(c)
+		}
+		if h.chain == nil || h.last != Failed && h.last != InProgress {
+			// A new chain: the failure came after the last not-FAILED check and after the
+			// failing call when CloudTrail shows one.
+			after := h.lastNotFail
+			if h.lastCall.After(after) {
+				after = h.lastCall
+			}
+			start := h.now
+			if !after.IsZero() {
+				start = h.between(after, h.now)
+			}
+			h.chain = &chain{windowStart: start, firstSight: h.now}
+		}
+	case Claimed:
+		h.chain = nil
+	case InProgress:
+		// Still working on the latest call: its failure, if it fails, comes after this check.
+		if c := h.chain; c != nil && !c.lastCall.IsZero() {
+			c.restartedAt = c.lastCall
+		}
+	}
+	if st != Failed {
+		h.lastNotFail = h.now
+	}
+}
+
+// allowed checks one decided notification against the model.
 func (h *history) allowed(n Notification, o Observation, batch []Notification) error {
 	p := h.policy
-	if !n.ObservedAt.Equal(o.At) || n.Status != o.Status || n.Number != testNumber {
-		return fmt.Errorf("carries observed %v status %q number %+v", n.ObservedAt, n.Status, n.Number)
+	switch {
+	case !n.ObservedAt.Equal(o.At) || n.Status != o.Status:
+		return fmt.Errorf("carries observed %v status %q", n.ObservedAt, n.Status)
+	case n.ID == "":
+		return fmt.Errorf("no ID")
+	case h.confirmed[n.ID]:
+		return fmt.Errorf("decided again after it was delivered and marked")
 	}
-	if n.Event == EventStuck {
-		switch {
-		case o.Status != InProgress || !n.InProgressSince.Equal(h.spellStart):
-			return fmt.Errorf("since %v, but the IN_PROGRESS spell began %v", n.InProgressSince, h.spellStart)
-		case o.At.Sub(h.spellStart) < p.StuckAfter:
-			return fmt.Errorf("only %v into the spell", o.At.Sub(h.spellStart))
-		case h.stuckSent[h.spellStart.UnixNano()] > 0:
-			return fmt.Errorf("decided again after it was delivered for this spell")
+	switch n.Event {
+	case EventStuck:
+		if o.Status != InProgress || o.At.Sub(n.InProgressSince) < p.StuckAfter {
+			return fmt.Errorf("status %s, %v into the spell", o.Status, o.At.Sub(n.InProgressSince))
 		}
 		return nil
-	}
-
-	e := h.episodes[n.FailedSince.UnixNano()]
-	if e == nil {
-		return fmt.Errorf("about an episode since %v that never began", n.FailedSince)
-	}
-	if !n.RetryDeadline.Equal(e.deadline) {
-		return fmt.Errorf("deadline %v, want %v", n.RetryDeadline, e.deadline)
-	}
-	if e.prev.IsZero() {
-		if n.Basis != BasisFirstObservation {
-			return fmt.Errorf("episode at first sight has basis %q", n.Basis)
-		}
-	} else {
-		if n.Basis != BasisTransition {
-			return fmt.Errorf("episode after a not-FAILED check has basis %q", n.Basis)
-		}
-		// The claim failed at some time in (prev, start]; the deadline is never later than
-		// that time plus the window.
-		failedAt := e.prev.Add(1 + time.Duration(h.rng.Int64N(int64(e.start.Sub(e.prev)))))
-		if n.RetryDeadline.After(failedAt.Add(p.RetryWindow)) {
-			return fmt.Errorf("deadline %v later than a possible release at %v", n.RetryDeadline, failedAt.Add(p.RetryWindow))
-		}
-	}
-	if n.Event != EventReminder && e.delivered[string(n.Event)] > 0 {
-		return fmt.Errorf("decided again after it was delivered for the episode since %v", e.start)
-	}
-
-	switch n.Event {
 	case EventFailed:
-		if o.Status != Failed || !e.open {
-			return fmt.Errorf("episode since %v is not open", e.start)
+		if o.Status != Failed {
+			return fmt.Errorf("number not FAILED")
+		}
+		if h.confirmed[strings.Replace(n.ID, "/FAILED/", "/EXPIRED/", 1)] {
+			return fmt.Errorf("FAILED after EXPIRED of the same episode")
 		}
 	case EventReminder:
 		due := n.RetryDeadline.Add(-n.Reminder)
-		switch {
-		case o.Status != Failed || o.At.Before(due) || !o.At.Before(n.RetryDeadline):
+		if o.Status != Failed || o.At.Before(due) || !o.At.Before(n.RetryDeadline) || !slices.Contains(p.Reminders, n.Reminder) {
 			return fmt.Errorf("REMINDER %v for deadline %v", n.Reminder, n.RetryDeadline)
-		case e.announced.IsZero() || !due.After(e.announced):
-			return fmt.Errorf("REMINDER %v due %v, covered by FAILED (delivered at %v, zero: not yet)", n.Reminder, due, e.announced)
-		case e.delivered[string(EventExpired)] > 0:
-			return fmt.Errorf("REMINDER %v after EXPIRED was delivered", n.Reminder)
-		case e.delivered["REMINDER "+n.Reminder.String()] > 0:
-			return fmt.Errorf("REMINDER %v decided again after it was delivered", n.Reminder)
 		}
-		for _, off := range p.Reminders {
-			if off < n.Reminder && !o.At.Before(n.RetryDeadline.Add(-off)) {
-				return fmt.Errorf("REMINDER %v though the nearer %v is due too", n.Reminder, off)
-			}
-		}
-		for _, other := range batch {
-			if other.Event == EventExpired {
-				return fmt.Errorf("REMINDER %v together with EXPIRED", n.Reminder)
-			}
+		if slices.ContainsFunc(batch, func(b Notification) bool { return b.Event == EventExpired }) {
+			return fmt.Errorf("REMINDER together with EXPIRED")
 		}
 	case EventExpired:
-		switch o.Status {
-		case Failed:
-			if o.At.Before(n.RetryDeadline) {
-				return fmt.Errorf("before the deadline %v", n.RetryDeadline)
-			}
-		case NotFound:
-			if e.claimed {
-				return fmt.Errorf("number gone after it was seen CLAIMED again")
-			}
-		default:
-			return fmt.Errorf("number neither FAILED nor gone")
+		if o.Status == Failed && o.At.Before(n.RetryDeadline) || o.Status != Failed && o.Status != NotFound {
+			return fmt.Errorf("status %s before the deadline %v", o.Status, n.RetryDeadline)
 		}
 	case EventRecovered:
-		if o.Status != Claimed || !p.NotifyRecovery || e.gone || e.delivered[string(EventFailed)] == 0 {
-			return fmt.Errorf("NotifyRecovery %v, gone since %v, FAILED delivered %d times",
-				p.NotifyRecovery, e.gone, e.delivered[string(EventFailed)])
+		if o.Status != Claimed || !p.NotifyRecovery {
+			return fmt.Errorf("status %s, NotifyRecovery %v", o.Status, p.NotifyRecovery)
 		}
 	}
-	return nil
+	return h.deadline(n, o)
 }
 
-// delivered counts a delivered notification: each (episode, event, reminder offset) and each
-// STUCK spell at most once, reminders only ever nearer to the deadline, none after EXPIRED.
-func (h *history) delivered(n Notification) error {
-	if n.Event == EventStuck {
-		if h.stuckSent[n.InProgressSince.UnixNano()]++; h.stuckSent[n.InProgressSince.UnixNano()] > 1 {
-			return fmt.Errorf("twice for the spell since %v", n.InProgressSince)
-		}
+// deadline checks an episode notification's deadline against the truth and the chain.
+func (h *history) deadline(n Notification, o Observation) error {
+	if n.FailedAfter.After(n.FailedSince) {
+		return fmt.Errorf("failedAfter %v after failedSince %v", n.FailedAfter, n.FailedSince)
+	}
+	if n.RetryDeadline.After(n.FailedSince.Add(h.maxWindow)) {
+		return fmt.Errorf("deadline %v later than first sight %v + window", n.RetryDeadline, n.FailedSince)
+	}
+	c := h.chain
+	if c == nil || n.Event == EventRecovered || o.Status != Failed {
 		return nil
 	}
-	e := h.episodes[n.FailedSince.UnixNano()]
-	key := string(n.Event)
-	if n.Event == EventReminder {
-		key += " " + n.Reminder.String()
-		if e.delivered[string(EventExpired)] > 0 {
-			return fmt.Errorf("REMINDER %v after EXPIRED", n.Reminder)
-		}
-		if e.nearest != 0 && n.Reminder > e.nearest {
-			return fmt.Errorf("REMINDER %v after the nearer REMINDER %v", n.Reminder, e.nearest)
-		}
-		e.nearest = n.Reminder
+	// First sight with no call known has no lower bound: its deadline is an upper bound.
+	if real := c.windowStart.Add(h.maxWindow); n.Basis != BasisFirstObservation && n.RetryDeadline.After(real) {
+		return fmt.Errorf("deadline %v later than the true release %v", n.RetryDeadline, real)
 	}
-	if n.Event == EventFailed {
-		e.announced = n.ObservedAt
+	if !n.PreviousDeadline.IsZero() {
+		// A restart: only a call after the chain's first FAILED sight can prove one (Decide may
+		// learn of it a run late, after stating the old deadline again).
+		if c.calls == 0 {
+			return fmt.Errorf("restarted from %v with no call since the chain began", n.PreviousDeadline)
+		}
+		c.deadlines = nil
 	}
-	if e.delivered[key]++; e.delivered[key] > 1 {
-		return fmt.Errorf("%s twice in the episode since %v", key, e.start)
+	for _, d := range c.deadlines {
+		if n.RetryDeadline.After(d) {
+			return fmt.Errorf("deadline %v later than %v stated earlier in the chain (no new call since)", n.RetryDeadline, d)
+		}
+	}
+	c.deadlines = append(c.deadlines, n.RetryDeadline)
+	return nil
+}
+
+// publish sends the run's notifications as the monitor does: a notification attempted before
+// is sent once more and marked whatever the answer; others are marked when confirmed, noted as
+// attempted when the answer was lost.
+func (h *history) publish(next *Record, notes []Notification, mode delivery) error {
+	for _, n := range notes {
+		m := mode
+		if m == flaky {
+			m = []delivery{up, down}[h.rng.IntN(2)]
+		}
+		repeat := next.WasAttempted(n.ID)
+		if m == up || m == unconfirmed {
+			if h.delivered[n.ID]++; h.delivered[n.ID] > 1 && !h.unconfirmed[n.ID] {
+				return fmt.Errorf("%s delivered twice, and the first was confirmed", n.ID)
+			}
+			if h.delivered[n.ID] > 2 {
+				return fmt.Errorf("%s delivered %d times: more than one repeat", n.ID, h.delivered[n.ID])
+			}
+		}
+		switch {
+		case repeat || m == up:
+			next.MarkSent(n)
+			h.confirmed[n.ID] = true
+		case m == unconfirmed:
+			next.NoteAttempted(n.ID)
+			h.unconfirmed[n.ID] = true
+		}
 	}
 	return nil
 }
 
-// owed checks that what the publisher could deliver by now, it did: FAILED once a check of the
-// episode ran with the publisher up; EXPIRED once a check past the deadline did, or the number
-// vanished straight from FAILED while it was up; RECOVERED on an up run that sees an announced
-// episode's number CLAIMED (when NotifyRecovery).
-func (h *history) owed(st Status, mode delivery) error {
-	e := h.cur
+// owed checks that what an up publisher could deliver by now, it did.
+func (h *history) owed(st Status, mode delivery, next *Record) error {
+	if mode != up {
+		return nil
+	}
+	e := next.Episode
 	if e == nil {
 		return nil
 	}
+	id := func(ev Event) string { return testNumber.ID + "/" + string(ev) + "/" + stamp(e.FailedSince) }
 	switch {
-	case e.upWhileFailed && e.delivered[string(EventFailed)] == 0:
-		return fmt.Errorf("FAILED never delivered for the episode since %v, though the publisher was up", e.start)
-	case e.upPastDeadline && e.delivered[string(EventExpired)] == 0:
-		return fmt.Errorf("EXPIRED never delivered for the episode since %v, seen FAILED past its deadline %v with the publisher up",
-			e.start, e.deadline)
-	case st == NotFound && h.last == Failed && mode == up && e.delivered[string(EventExpired)] == 0:
-		return fmt.Errorf("number gone while FAILED, publisher up, and no EXPIRED for the episode since %v", e.start)
-	case st == Claimed && mode == up && h.policy.NotifyRecovery && !e.gone && e.delivered[string(EventFailed)] > 0 &&
-		e.delivered[string(EventRecovered)] == 0:
-		return fmt.Errorf("number CLAIMED after the announced episode since %v, publisher up, and no RECOVERED", e.start)
+	case st == Failed && h.delivered[id(EventFailed)] == 0 && h.delivered[id(EventExpired)] == 0:
+		return fmt.Errorf("FAILED never delivered for the episode since %v, though the publisher was up", e.FailedSince)
+	case st == Failed && !h.now.Before(e.Deadline) && h.delivered[id(EventExpired)] == 0:
+		return fmt.Errorf("EXPIRED never delivered for the episode since %v, FAILED past its deadline %v", e.FailedSince, e.Deadline)
+	case next.Status == NotFound && h.delivered[id(EventExpired)] == 0:
+		return fmt.Errorf("gone with the episode since %v kept and no EXPIRED", e.FailedSince)
+	case st == Claimed && h.policy.NotifyRecovery && (h.delivered[id(EventFailed)] > 0 || h.delivered[id(EventExpired)] > 0) &&
+		h.delivered[id(EventRecovered)] == 0:
+		return fmt.Errorf("CLAIMED after the announced episode since %v, and no RECOVERED", e.FailedSince)
 	}
 	return nil
 }

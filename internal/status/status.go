@@ -1,6 +1,10 @@
 // Package status is phonewatch's domain: what Amazon Connect says about a phone number, how that
 // is validated, and the pure decision of which notifications a check produces. It imports nothing
-// of AWS, so every rule here is testable without a network.
+// of AWS, so every rule here is testable without a network. Decide's deadline is never later
+// than any lower bound the facts give (the latest not-FAILED check, the failing CloudTrail
+// operation, the chain a failed retry belongs to); stale checks change nothing; a gone number
+// needs a second 404 or a release; every notification carries a stable ID so that an
+// unconfirmed publish is repeated at most once (Record.NoteAttempted/WasAttempted).
 package status
 
 import (
