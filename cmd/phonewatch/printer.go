@@ -110,8 +110,10 @@ var nothingNew = map[mode]string{
 }
 
 var sentences = map[mode]func(int) string{
-	printing:   func(n int) string { return plural(n, "notification") + " printed" },
-	dryRunning: func(n int) string { return plural(n, "notification") + " would be sent (dry run: nothing written or sent)" },
+	printing: func(n int) string { return plural(n, "notification") + " printed" },
+	dryRunning: func(n int) string {
+		return plural(n, "notification") + " would be sent (dry run: nothing written or sent)"
+	},
 	publishing: func(n int) string { return plural(n, "notification") + " sent" },
 }
 
