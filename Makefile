@@ -9,13 +9,28 @@ GOBUILD_LAMBDA = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags lambda
 GOTOOL = go tool -modfile=tools/go.mod
 RIE = bin/aws-lambda-rie
 
-.PHONY: help run test build lint vuln e2e bench fuzz rie deploy invoke clean
+# `make run` checks the sample numbers at a fixed time, with a state file of its own, so that
+# its output is the same on every machine: AT=+19h looks ahead from that time.
+SAMPLE_TIME = 2026-11-26T06:00:00Z
+SAMPLE_STATE = .phonewatch-sample-state.json
+SAMPLE_CLOUDTRAIL = testdata/sample-cloudtrail.json
+AT ?=
+# Local state: the sample's, and a real-account run's default (--state), with their locks.
+LOCAL_STATE = $(SAMPLE_STATE) $(SAMPLE_STATE).lock .phonewatch-state.json .phonewatch-state.json.lock
+
+.PHONY: help run status test build lint vuln e2e bench fuzz rie deploy invoke clean reset
 
 help: ## this list
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-26s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-26s %s\n", $$1, $$2}'
 
-run: ## one local check of the sample numbers (no AWS needed); ARGS="--at +20h" to look ahead
-	go run ./cmd/handler --local --numbers testdata/sample-numbers.json --state .phonewatch-state.json $(ARGS)
+run: ## check the sample numbers at a fixed time (no AWS needed); AT=+19h looks ahead, ARGS= more flags
+	go run ./cmd/phonewatch check --numbers testdata/sample-numbers.json --state $(SAMPLE_STATE) \
+		$(if $(wildcard $(SAMPLE_CLOUDTRAIL)),--cloudtrail $(SAMPLE_CLOUDTRAIL)) --at $(SAMPLE_TIME)$(AT) $(ARGS)
+
+status: ## the sample run's tracked numbers and deadlines (AT=+19h as for run)
+	@go build -o $(BIN)/phonewatch ./cmd/phonewatch
+	@# Exit status 3 (a number is FAILED) is for scripts; here the table says it.
+	@$(BIN)/phonewatch status --state $(SAMPLE_STATE) --at $(SAMPLE_TIME)$(AT) $(ARGS); test $$? -ne 1 -a $$? -ne 2
 
 test: rie ## all tests: unit, adapters against moto_server and a Connect test server, e2e under the RIE
 	RIE_BIN=$(CURDIR)/$(RIE) go test -count=1 ./...
@@ -57,5 +72,10 @@ rie: $(RIE) ## the Lambda Runtime Interface Emulator, built from the pinned Go t
 $(RIE): tools/go.mod tools/go.sum
 	go build -modfile=tools/go.mod -o $@ github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 
-clean: ## remove build output and local state
-	rm -rf bin .aws-sam .phonewatch-state.json
+reset: ## forget local state (the sample run's and a local real-account run's), nothing else
+	@echo "removing local state: $(LOCAL_STATE)"
+	@rm -f $(LOCAL_STATE)
+
+clean: reset ## remove build output (bin/, .aws-sam/) and local state
+	@echo "removing build output: bin/ .aws-sam/"
+	@rm -rf bin .aws-sam

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// messageIDs keeps the message IDs SNS returns for accepted PublishBatch entries, by entry
+// Subject: notify.SNS reports only success or failure, and an operator who sent something
+// wants the ID SNS gave it. It reads the typed request and response of the real call, as a
+// middleware of the SNS client, so the publish path stays notify.SNS's own.
+type messageIDs struct {
+	mu        sync.Mutex
+	bySubject map[string][]string
+}
+
+// option installs the middleware on an SNS client.
+func (m *messageIDs) option(o *sns.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("phonewatchMessageIDs", m.handle), middleware.After)
+	})
+}
+
+func (m *messageIDs) handle(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	out, md, err := next.HandleInitialize(ctx, in)
+	req, okIn := in.Parameters.(*sns.PublishBatchInput)
+	res, okOut := out.Result.(*sns.PublishBatchOutput)
+	if err != nil || !okIn || !okOut {
+		return out, md, err
+	}
+	subjects := make(map[string]string, len(req.PublishBatchRequestEntries))
+	for _, e := range req.PublishBatchRequestEntries {
+		subjects[aws.ToString(e.Id)] = aws.ToString(e.Subject)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bySubject == nil {
+		m.bySubject = map[string][]string{}
+	}
+	for _, s := range res.Successful {
+		subj := subjects[aws.ToString(s.Id)]
+		m.bySubject[subj] = append(m.bySubject[subj], aws.ToString(s.MessageId))
+	}
+	return out, md, err
+}
+
+// take returns (and forgets) the first message ID recorded for subject, "" when none is.
+func (m *messageIDs) take(subject string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := m.bySubject[subject]
+	if len(ids) == 0 {
+		return ""
+	}
+	m.bySubject[subject] = ids[1:]
+	return ids[0]
+}

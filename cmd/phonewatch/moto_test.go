@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/phonewatch/phonewatch/internal/store"
+	"github.com/phonewatch/phonewatch/internal/testenv"
+)
+
+// motoStack is one test's side of moto_server: a state table, a topic and a queue subscribed to it,
+// named after the test. The commands reach it through the SDK's standard AWS_ENDPOINT_URL.
+type motoStack struct {
+	table, topic, queue string
+	ddb                 *dynamodb.Client
+	sqs                 *sqs.Client
+}
+
+func newMotoStack(t *testing.T) *motoStack {
+	t.Helper()
+	url := testenv.MotoURL(t)
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	ctx := context.Background()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
+	name := strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()) + fmt.Sprint(time.Now().UnixNano())
+	s := &motoStack{
+		table: name,
+		ddb:   dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) }),
+		sqs:   sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) }),
+	}
+	_, err := s.ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("phoneNumberId"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("phoneNumberId"), KeyType: ddbtypes.KeyTypeHash}},
+	})
+	if err := testenv.TableCreated(err); err != nil {
+		t.Fatal(err)
+	}
+	snsc := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(url) })
+	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.topic = aws.ToString(topic.TopicArn)
+	q, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.queue = aws.ToString(q.QueueUrl)
+	qa, err := s.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(qa.Attributes[string(sqstypes.QueueAttributeNameQueueArn)])}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// items is the whole table, item by item, as plain values.
+func (s *motoStack) items(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	out, err := s.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]map[string]any{}
+	for _, it := range out.Items {
+		var v map[string]any
+		if err := attributevalue.UnmarshalMap(it, &v); err != nil {
+			t.Fatal(err)
+		}
+		m[fmt.Sprint(v["phoneNumberId"])] = v
+	}
+	return m
+}
+
+// envelope is what SNS delivers to an SQS queue (raw delivery off).
+type envelope struct {
+	MessageID         string `json:"MessageId"`
+	Subject           string
+	Message           string
+	MessageAttributes map[string]struct{ Value string }
+}
+
+// receive waits for n messages on the queue (long polls, up to a minute in all) and returns
+// them; then one more short poll must find none.
+func (s *motoStack) receive(t *testing.T, n int) []envelope {
+	t.Helper()
+	var got []envelope
+	ctx := context.Background()
+	for deadline := time.Now().Add(time.Minute); len(got) < n && time.Now().Before(deadline); {
+		got = append(got, s.poll(ctx, t, 2)...)
+	}
+	if extra := s.poll(ctx, t, 1); len(got) != n || len(extra) != 0 {
+		t.Fatalf("queue: %d messages then %d more, want %d", len(got), len(extra), n)
+	}
+	return got
+}
+
+func (s *motoStack) poll(ctx context.Context, t *testing.T, wait int32) []envelope {
+	t.Helper()
+	out, err := s.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: wait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []envelope
+	for _, m := range out.Messages {
+		var e envelope
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &e); err != nil {
+			t.Fatalf("queue message %q: %v", aws.ToString(m.Body), err)
+		}
+		got = append(got, e)
+		if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return got
+}
+
+var sentLine = regexp.MustCompile(`Sent: notificationId \S+, SNS message ID (\S+)`)
+
+// A dry run against the shared table reads it, prints what would be sent, and writes and
+// sends nothing: the table is the same item for item, the topic got nothing, and the next
+// real run still sends what the dry run printed.
+func TestDryRunAgainstTable(t *testing.T) {
+	isolate(t)
+	s := newMotoStack(t)
+	t.Setenv("STATE_TABLE", s.table)
+	t.Setenv("TOPIC_ARN", s.topic)
+	numbers := []string{"check", "--numbers", sampleNumbers}
+
+	out, errOut, code := phonewatch(t, append(numbers, "--publish")...)
+	if code != 0 || !strings.Contains(out, "Subject: [FAILED]") || !strings.Contains(out, "1 notification sent") ||
+		strings.Contains(out, "No new notifications") || len(sentLine.FindStringSubmatch(out)) != 2 || sentLine.FindStringSubmatch(out)[1] == "-" {
+		t.Fatalf("publish: exit %d\n%s\nstderr: %s", code, out, errOut)
+	}
+	first := s.receive(t, 1)
+	if first[0].MessageAttributes["event"].Value != "FAILED" || first[0].MessageID != sentLine.FindStringSubmatch(out)[1] {
+		t.Errorf("delivered %+v; printed %s", first[0], sentLine.FindString(out))
+	}
+	before := s.items(t)
+	if len(before) != 4 {
+		t.Fatalf("table holds %d items after the first run, want 4", len(before))
+	}
+
+	// Without --publish, a run against STATE_TABLE is a dry run, said once.
+	out, errOut, code = phonewatch(t, append(numbers, "--at", "+19h")...)
+	if code != 0 || !strings.Contains(out, "Subject: [REMINDER]") || !strings.Contains(out, "2 notifications would be sent") ||
+		strings.Count(errOut, "dry run") != 1 {
+		t.Errorf("implicit dry run: exit %d\n%s\nstderr: %s", code, out, errOut)
+	}
+	if out, _, code := phonewatch(t, append(numbers, "--at", "+19h", "--dry-run")...); code != 0 || !strings.Contains(out, "Subject: [REMINDER]") {
+		t.Errorf("--dry-run: exit %d\n%s", code, out)
+	}
+	if after := s.items(t); !reflect.DeepEqual(after, before) {
+		t.Errorf("the dry runs changed the table:\nbefore %v\nafter  %v", before, after)
+	}
+
+	out, _, code = phonewatch(t, append(numbers, "--at", "+19h", "--publish")...)
+	if code != 0 || !strings.Contains(out, "2 notifications sent") {
+		t.Errorf("publish after the dry runs: exit %d\n%s", code, out)
+	}
+	events := map[string]bool{}
+	for _, e := range s.receive(t, 2) {
+		events[e.MessageAttributes["event"].Value] = true
+	}
+	if !events["REMINDER"] || !events["STUCK"] {
+		t.Errorf("delivered after the dry runs: %v, want REMINDER and STUCK", events)
+	}
+}
+
+// status reads STATE_TABLE as it reads a file: the same records give the same golden output.
+func TestStatusTable(t *testing.T) {
+	isolate(t)
+	recs, err := store.NewFile(sampleState(t)).All(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newMotoStack(t)
+	for i := range recs {
+		recs[i].Version = 0
+	}
+	if conflicts, err := store.NewDynamo(s.ddb, s.table).Save(context.Background(), recs); err != nil || len(conflicts) > 0 {
+		t.Fatalf("save: %v %v", conflicts, err)
+	}
+	t.Setenv("STATE_TABLE", s.table)
+	checkStatus(t)
+}
+
+// A missing table is one clear error naming the table, before anything else.
+func TestMissingTable(t *testing.T) {
+	isolate(t)
+	newMotoStack(t)
+	t.Setenv("STATE_TABLE", "no-such-table")
+	for _, args := range [][]string{{"status"}, {"check", "--numbers", sampleNumbers, "--dry-run"}} {
+		_, errOut, code := phonewatch(t, args...)
+		if code != exitError || strings.Count(errOut, "STATE_TABLE=no-such-table: no such DynamoDB table in us-east-1") != 1 {
+			t.Errorf("%q: exit %d, stderr:\n%s", args, code, errOut)
+		}
+	}
+}
+
+// phonewatch test publishes one TEST notification through the real path; the subscribed
+// queue receives it with event = TEST, under the message ID the command printed.
+func TestTestCommand(t *testing.T) {
+	isolate(t)
+	s := newMotoStack(t)
+	t.Setenv("TOPIC_ARN", s.topic)
+	out, errOut, code := phonewatch(t, "test")
+	m := regexp.MustCompile(`notificationId: (test-\d+-[0-9a-f]{8})\n  SNS message ID: (\S+)`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("exit %d\n%s\nstderr: %s", code, out, errOut)
+	}
+	got := s.receive(t, 1)[0]
+	if got.MessageAttributes["event"].Value != "TEST" || got.MessageID != m[2] {
+		t.Errorf("delivered %+v, printed %s", got, m[0])
+	}
+	if m[1] != fmt.Sprintf("test-%d-%s", sampleTime.Unix(), m[1][len(m[1])-8:]) {
+		t.Errorf("notification ID %s is not test-<unix>-<8 hex> at the command's time", m[1])
+	}
+	t.Setenv("TOPIC_ARN", "")
+	if _, errOut, code := phonewatch(t, "test"); code != exitError || !strings.Contains(errOut, "set TOPIC_ARN") {
+		t.Errorf("without TOPIC_ARN: exit %d, %s", code, errOut)
+	}
+}

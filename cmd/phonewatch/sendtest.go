@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/phonewatch/phonewatch/internal/app"
+	"github.com/phonewatch/phonewatch/internal/notify"
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+const testUsage = `Usage: phonewatch test
+
+Example:
+  TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:phonewatch phonewatch test
+
+Publishes one TEST notification to TOPIC_ARN through the same path as every notification
+(all protocol keys, message attributes with event = TEST), so that each subscriber (email,
+Slack, queues) can be seen to receive it: step one after a deploy. A subscription whose
+filter policy passes only some events (e.g. FAILED and EXPIRED) does not get it, by design.
+Prints the notification ID and the SNS message ID.
+
+Flags:
+`
+
+// testCmd publishes one TEST notification and prints its IDs.
+func testCmd(ctx context.Context, args []string, e env) int {
+	fs := flag.NewFlagSet("phonewatch test", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { _, _ = fmt.Fprint(e.stderr, testUsage); fs.PrintDefaults() }
+	timeout := fs.Duration("timeout", 30*time.Second, "give up publishing after this long")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		_, _ = fmt.Fprintf(e.stderr, "phonewatch test: unexpected argument %q (phonewatch help test)\n", fs.Arg(0))
+		return exitUsage
+	}
+	fail := failer(e.stderr)
+	cfg, err := loadConfig(e.stderr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if cfg.TopicARN == "" {
+		return fail("set TOPIC_ARN to the SNS topic to test (the stack's output TopicArn)")
+	}
+	awsCfg, err := loadAWS(ctx, "publish to TOPIC_ARN")
+	if err != nil {
+		return fail("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	n := testNotification(wallClock())
+	ids := &messageIDs{}
+	pub := notify.NewSNS(app.NewSNS(awsCfg, ids.option), cfg.TopicARN)
+	if err := pub.Publish(ctx, []status.Notification{n})[0]; err != nil {
+		return fail("%v", err)
+	}
+	report(e.stdout, n, cfg.TopicARN, ids.take(notify.Subject(n)))
+	return exitOK
+}
+
+// testNotification is the TEST notification at now, with an ID of its own.
+func testNotification(now time.Time) status.Notification {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return status.Notification{
+		Event:      status.EventTest,
+		ID:         fmt.Sprintf("test-%d-%s", now.Unix(), hex.EncodeToString(b)),
+		ObservedAt: now.UTC(),
+		StatusMessage: "This is a test from phonewatch test: if you read it, this subscription receives " +
+			"phonewatch's notifications. Nothing to do.",
+	}
+}
+
+func report(w io.Writer, n status.Notification, topic, messageID string) {
+	_, _ = fmt.Fprintf(w, "Published a TEST notification to %s\n  notificationId: %s\n  SNS message ID: %s\n"+
+		"Check that every subscriber (email, Slack, queues) received it.\n", topic, n.ID, orDash(messageID))
+}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+const statusUsage = `Usage: phonewatch status [flags]
+
+Examples:
+  phonewatch status                                  # the local state file
+  STATE_TABLE=phonewatch-state phonewatch status     # the deployed function's state
+  phonewatch status --json | jq '.[] | select(.status == "FAILED")'
+
+Lists the tracked numbers: FAILED first by deadline, then IN_PROGRESS, then the rest; with
+since when, the retry deadline with its basis and time left, the failing operation and its
+caller when known, what was sent when, and the last check. Times are UTC. Reads only.
+
+Exit status: 0 no number is FAILED; 3 at least one is; 1 an error; 2 a usage error.
+
+Flags:
+`
+
+// statusCmd prints the tracked numbers and returns exitFailed when any of them is FAILED.
+func statusCmd(ctx context.Context, args []string, e env) int {
+	fs := flag.NewFlagSet("phonewatch status", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { _, _ = fmt.Fprint(e.stderr, statusUsage); fs.PrintDefaults() }
+	statePath := fs.String("state", "", stateHelp)
+	asJSON := fs.Bool("json", false, "print a JSON array of the numbers, for scripts")
+	at := fs.String("at", "", atHelp)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		_, _ = fmt.Fprintf(e.stderr, "phonewatch status: unexpected argument %q (phonewatch help status)\n", fs.Arg(0))
+		return exitUsage
+	}
+	fail := failer(e.stderr)
+	now, err := clockAt(*at, wallClock)
+	if err != nil {
+		return fail("--at: %v", err)
+	}
+	cfg, err := loadConfig(e.stderr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	file, table := where(*statePath, cfg)
+	var awsCfg aws.Config
+	if table != "" {
+		if awsCfg, err = loadAWS(ctx, "read STATE_TABLE="+table); err != nil {
+			return fail("%v", err)
+		}
+	}
+	st, err := openStore(ctx, file, table, awsCfg)
+	if err != nil {
+		return fail("%v", err)
+	}
+	recs, err := st.All(ctx)
+	if err != nil {
+		return fail("%v", err)
+	}
+	rows := statusRows(recs, now())
+	if *asJSON {
+		err = writeJSON(e.stdout, rows)
+	} else {
+		err = writeTable(e.stdout, rows, file+table)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	for _, r := range rows {
+		if r.Status == string(status.Failed) {
+			return exitFailed
+		}
+	}
+	return exitOK
+}
+
+// row is one tracked number as status shows it. The JSON keys phoneNumberId … sent are
+// DESIGN.md's contract; the others are additive. Unknown values are null, never left out.
+type row struct {
+	PhoneNumberID string            `json:"phoneNumberId"`
+	PhoneNumber   string            `json:"phoneNumber"`
+	Status        string            `json:"status"`
+	CheckedAt     *string           `json:"checkedAt"`
+	FailedSince   *string           `json:"failedSince"`
+	RetryDeadline *string           `json:"retryDeadline"`
+	DeadlineBasis *string           `json:"deadlineBasis"`
+	Sent          map[string]string `json:"sent"`
+
+	StatusMessage string            `json:"statusMessage,omitempty"`
+	Since         *string           `json:"since"`
+	SecondsLeft   *int64            `json:"secondsLeft"`
+	Operation     *status.Operation `json:"operation,omitempty"`
+	Invalid       string            `json:"invalid,omitempty"`
+
+	// For the table and the order: the same facts as times.
+	since, deadline, checked time.Time
+	left                     time.Duration
+	sent                     []sentAt
+}
+
+type sentAt struct {
+	event string
+	at    time.Time
+}
+
+// statusRows turns records into rows, in the order people need them.
+func statusRows(recs []status.Record, now time.Time) []row {
+	rows := make([]row, 0, len(recs))
+	for i := range recs {
+		rows = append(rows, newRow(&recs[i], now))
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if c := cmp.Compare(rank(a.Status), rank(b.Status)); c != 0 {
+			return c
+		}
+		if c := a.deadline.Compare(b.deadline); c != 0 && a.Status == string(status.Failed) {
+			return c
+		}
+		return cmp.Or(a.since.Compare(b.since), cmp.Compare(a.PhoneNumberID, b.PhoneNumberID))
+	})
+	return rows
+}
+
+// rank orders statuses: FAILED, IN_PROGRESS, then the rest.
+func rank(s string) int {
+	switch status.Status(s) {
+	case status.Failed:
+		return 0
+	case status.InProgress:
+		return 1
+	default:
+		return 2
+	}
+}
+
+func newRow(r *status.Record, now time.Time) row {
+	w := row{PhoneNumberID: r.ID, PhoneNumber: r.E164, Status: string(r.Status), StatusMessage: r.StatusMessage,
+		checked: r.CheckedAt, Operation: r.Operation, Sent: map[string]string{}}
+	if r.Invalid != "" {
+		w.Status, w.Invalid = "UNREADABLE", r.Invalid
+	}
+	switch r.Status {
+	case status.InProgress:
+		w.since = r.InProgressSince
+	case status.NotFound:
+		w.since = r.NotFoundAt
+	}
+	if ep := r.Episode; ep.Open() {
+		w.since, w.deadline = ep.FailedSince, ep.Deadline
+		w.FailedSince, w.RetryDeadline = stamp(ep.FailedSince), stamp(ep.Deadline)
+		basis := string(ep.Basis)
+		w.DeadlineBasis = &basis
+		w.left = ep.Deadline.Sub(now)
+		secs := int64(w.left / time.Second)
+		w.SecondsLeft = &secs
+		if ep.Operation != nil {
+			w.Operation = ep.Operation
+		}
+	}
+	if ep := r.Episode; ep != nil {
+		w.addSent(status.EventFailed, ep.FailedSentAt)
+		w.addSent(status.EventReminder, ep.RemindedAt)
+		w.addSent(status.EventExpired, ep.ExpiredSentAt)
+	}
+	w.addSent(status.EventStuck, r.StuckSentAt)
+	w.CheckedAt, w.Since = stamp(r.CheckedAt), stamp(w.since)
+	return w
+}
+
+func (w *row) addSent(e status.Event, at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	w.Sent[string(e)] = at.UTC().Format(time.RFC3339)
+	w.sent = append(w.sent, sentAt{string(e), at})
+	slices.SortFunc(w.sent, func(a, b sentAt) int { return a.at.Compare(b.at) })
+}
+
+// stamp is t in RFC 3339 UTC, nil when zero.
+func stamp(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func writeJSON(w io.Writer, rows []row) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+// tableTime is the table's time format; the header says UTC.
+const tableTime = "2006-01-02 15:04"
+
+func writeTable(w io.Writer, rows []row, from string) error {
+	if len(rows) == 0 {
+		_, err := fmt.Fprintf(w, "No numbers tracked in %s yet: phonewatch check adds them.\n", from)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "NUMBER\tPHONE NUMBER ID\tSTATUS\tSINCE (UTC)\tRETRY DEADLINE (UTC)\tLEFT\tBASIS\tOPERATION\tSENT (UTC)\tCHECKED (UTC)")
+	for _, r := range rows {
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			orDash(grouped(r.PhoneNumber)), r.PhoneNumberID, r.Status, at(r.since), at(r.deadline), left(r),
+			orDash(deref(r.DeadlineBasis)), operation(r.Operation), sent(r.sent), at(r.checked))
+	}
+	return tw.Flush()
+}
+
+func at(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(tableTime)
+}
+
+// left is the time to the deadline, or how long ago it passed.
+func left(r row) string {
+	switch {
+	case r.deadline.IsZero():
+		return "-"
+	case r.left < 0:
+		return "past by " + short(-r.left)
+	default:
+		return short(r.left)
+	}
+}
+
+// short is a duration in hours and minutes, rounded down to the minute: 18h59m, 45m.
+func short(d time.Duration) string {
+	d = d.Truncate(time.Minute)
+	if d < time.Hour {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%dh%02dm", d/time.Hour, (d%time.Hour)/time.Minute)
+}
+
+// operation names a Connect call: what, when and who.
+func operation(op *status.Operation) string {
+	if op == nil {
+		return "-"
+	}
+	s := op.Name + " " + at(op.At)
+	if op.By != "" {
+		s += " by " + caller(op.By)
+	}
+	return s
+}
+
+// caller shortens a caller ARN to its resource, e.g. assumed-role/Ops/alice.
+func caller(arn string) string {
+	if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 {
+		return parts[5]
+	}
+	return arn
+}
+
+func sent(s []sentAt) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(s))
+	for i, x := range s {
+		parts[i] = x.event + " " + at(x.at)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// grouped is an E.164 number grouped for reading where its plan is known: North American
+// numbers as +1 800 555 0100; others are left as they are.
+func grouped(e164 string) string {
+	if len(e164) == 12 && strings.HasPrefix(e164, "+1") && strings.Trim(e164[1:], "0123456789") == "" {
+		return fmt.Sprintf("+1 %s %s %s", e164[2:5], e164[5:8], e164[8:])
+	}
+	return e164
+}

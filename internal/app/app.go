@@ -1,0 +1,59 @@
+// Package app builds what both commands run: the AWS clients, the state store and the monitor,
+// from a validated configuration. cmd/handler (Lambda) and cmd/phonewatch (the operator's
+// command) only add their own entry points, so the two never wire phonewatch differently.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/phonewatch/phonewatch/internal/config"
+	"github.com/phonewatch/phonewatch/internal/connect"
+	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/trigger"
+)
+
+// Checks are Connect's identifier formats, applied to configuration as to events.
+var Checks = config.Checks{TargetARN: trigger.ValidTargetARN, PhoneNumberRef: trigger.ValidPhoneNumberRef}
+
+// FinishReserve is the time a run keeps before its deadline to save and publish, on top of
+// the monitor's per-record and per-notification reserve: cheap against a 270 s timeout.
+const FinishReserve = 5 * time.Second
+
+// shortBackoff caps the SDK's retry backoff for DynamoDB and SNS at one second (the default is
+// 20 s): a run's writes and publishes must fit in the reserve kept before the deadline.
+func shortBackoff() aws.Retryer {
+	return retry.AddWithMaxBackoffDelay(retry.NewStandard(), time.Second)
+}
+
+// NewDynamo builds the state table's client with shortBackoff.
+func NewDynamo(awsCfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.Retryer = shortBackoff() })
+}
+
+// NewSNS builds the topic's client with shortBackoff; opts may add more (e.g. a middleware
+// that reads the message IDs SNS returns).
+func NewSNS(awsCfg aws.Config, opts ...func(*sns.Options)) *sns.Client {
+	return sns.NewFromConfig(awsCfg, append([]func(*sns.Options){func(o *sns.Options) { o.Retryer = shortBackoff() }}, opts...)...)
+}
+
+// NewMonitor wires a monitor on Amazon Connect with the given state and publisher.
+func NewMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub monitor.Publisher, now func() time.Time, log *slog.Logger) *monitor.Monitor {
+	return &monitor.Monitor{
+		Source:         connect.New(awsCfg, cfg.ConnectRPS, cfg.ConnectBurst),
+		Store:          st,
+		Publisher:      pub,
+		Policy:         cfg.Policy,
+		Targets:        cfg.TargetARNs,
+		PhoneNumberIDs: cfg.PhoneNumberIDs,
+		Now:            now,
+		InFlight:       monitor.InFlightFor(cfg.ConnectRPS, cfg.ConnectBurst),
+		FinishReserve:  FinishReserve,
+		Log:            log,
+	}
+}
