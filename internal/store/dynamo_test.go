@@ -306,11 +306,11 @@ func seed(t *testing.T, client *dynamodb.Client, d *Dynamo, recs []status.Record
 	for chunk := range slices.Chunk(recs, 25) {
 		var reqs []types.WriteRequest
 		for _, r := range chunk {
-			p, err := d.put(r)
+			item, err := d.item(r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: p.Item}})
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		}
 		out, err := client.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{
 			RequestItems: map[string][]types.WriteRequest{d.table: reqs},
@@ -343,10 +343,11 @@ func TestDynamoCallCount(t *testing.T) {
 		}
 		var req struct {
 			TransactItems []struct {
-				Put struct {
-					Item                      map[string]map[string]string
+				Update struct {
+					Key                       map[string]map[string]string
 					ConditionExpression       string
-					ExpressionAttributeValues map[string]map[string]string
+					ExpressionAttributeNames  map[string]string
+					ExpressionAttributeValues map[string]json.RawMessage
 				}
 			}
 		}
@@ -357,13 +358,14 @@ func TestDynamoCallCount(t *testing.T) {
 			t.Errorf("a transaction of %d items, DynamoDB takes at most 100", len(req.TransactItems))
 		}
 		for _, it := range req.TransactItems {
-			p := it.Put
-			if p.ConditionExpression != "#v = :v" || p.ExpressionAttributeValues[":v"]["N"] != "1" ||
-				p.Item[versionAttr]["N"] != "2" {
-				t.Errorf("put of %s: condition %q %v, version %v; want #v = 1, writing 2",
-					p.Item[keyAttr]["S"], p.ConditionExpression, p.ExpressionAttributeValues, p.Item[versionAttr])
+			u := it.Update
+			id := u.Key[keyAttr]["S"]
+			if u.ConditionExpression != "#v = :v" || string(u.ExpressionAttributeValues[":v"]) != `{"N":"1"}` ||
+				setValue(u.ExpressionAttributeNames, u.ExpressionAttributeValues, versionAttr) != `{"N":"2"}` {
+				t.Errorf("update of %s: condition %q %s; want #v = 1, writing 2",
+					id, u.ConditionExpression, u.ExpressionAttributeValues[":v"])
 			}
-			written[p.Item[keyAttr]["S"]]++
+			written[id]++
 		}
 		if slow {
 			return nil
@@ -407,6 +409,17 @@ func TestDynamoCallCount(t *testing.T) {
 			}
 		}
 	}
+}
+
+// setValue is the value an update's expression sets attribute name to (the placeholders of the
+// store's updates: #aN = :aN), as JSON, or "" when it sets none.
+func setValue(names map[string]string, values map[string]json.RawMessage, name string) string {
+	for ph, n := range names {
+		if n == name && strings.HasPrefix(ph, "#a") {
+			return string(values[":"+strings.TrimPrefix(ph, "#")])
+		}
+	}
+	return ""
 }
 
 // cancelled is the answer DynamoDB gives a transaction that another one collides with:
