@@ -254,16 +254,29 @@ const (
 	reasonRequestLimitError = "RequestLimitExceeded"
 )
 
-// transact writes one chunk of updates in one transaction. When DynamoDB cancels it, each item's
-// cancellation reason decides: a failed condition is a conflict and leaves the transaction;
-// an item that was fine is sent again; a transient reason (another transaction on the item,
-// throttling) sends the rest again after a pause, a few times, and then fails them in a
-// *NotWrittenError; any other reason is an error.
+// transact writes one chunk of updates in one transaction. When DynamoDB cancels it, each
+// item's cancellation reason decides: a failed condition is a conflict and leaves the
+// transaction; an item refused for its own sake (a ValidationError: too large, say) fails alone
+// and leaves it too; an item that was fine is sent again; a transient reason (another
+// transaction on the item, throttling) sends the rest again after a pause, a few times.
+//
+// A cancelled transaction writes nothing, so what is still pending when the retries run out is
+// known unwritten: a *NotWrittenError that a later save (the next run) may retry. The
+// notifications those records carry are delayed, never lost. Any other error leaves the chunk
+// in doubt and is returned as it is.
 func (d *Dynamo) transact(ctx context.Context, writes []types.TransactWriteItem, ids []string) ([]string, error) {
 	var conflicts []string
+	var refused []error
 	pending := make([]int, len(writes))
 	for i := range pending {
 		pending[i] = i
+	}
+	unwritten := func(why error) error {
+		left := make([]string, len(pending))
+		for i, p := range pending {
+			left[i] = ids[p]
+		}
+		return errors.Join(append(refused, &NotWrittenError{IDs: left, Err: why})...)
 	}
 	for retry := 0; ; {
 		items := make([]types.TransactWriteItem, len(pending))
@@ -274,15 +287,16 @@ func (d *Dynamo) transact(ctx context.Context, writes []types.TransactWriteItem,
 		// retries of this one call then reuse, so a retried success is not seen as a conflict.
 		_, err := d.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
-			return conflicts, nil
+			return conflicts, errors.Join(refused...)
 		}
 		var cancelled *types.TransactionCanceledException
 		if !errors.As(err, &cancelled) {
-			return conflicts, fmt.Errorf("save %d records to table %s: %w", len(items), d.table, err)
+			return conflicts, errors.Join(append(refused,
+				fmt.Errorf("save %d records to table %s: %w", len(items), d.table, err))...)
 		}
 		if len(cancelled.CancellationReasons) != len(pending) {
-			return conflicts, fmt.Errorf("save to table %s: %d cancellation reasons for %d items: %w",
-				d.table, len(cancelled.CancellationReasons), len(pending), err)
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction cancelled with %d reasons for %d items: %w",
+				d.table, len(cancelled.CancellationReasons), len(pending), err))
 		}
 		var again []int
 		transient := ""
@@ -297,34 +311,28 @@ func (d *Dynamo) transact(ctx context.Context, writes []types.TransactWriteItem,
 				again = append(again, p)
 				transient = code
 			default:
-				return conflicts, fmt.Errorf("save record %s to table %s: %s %s: %w",
-					ids[p], d.table, code, aws.ToString(reason.Message), err)
+				refused = append(refused, &NotWrittenError{IDs: []string{ids[p]}, Rejected: true,
+					Err: fmt.Errorf("table %s refused it: %s %s", d.table, code, aws.ToString(reason.Message))})
 			}
 		}
-		switch {
-		case len(again) == 0:
-			return conflicts, nil
-		case transient != "":
-			if retry == maxRetries {
-				// A cancelled transaction writes nothing: these records are known unwritten,
-				// and a later save (the next run) tries them again.
-				left := make([]string, len(again))
-				for i, p := range again {
-					left[i] = ids[p]
-				}
-				return conflicts, &NotWrittenError{IDs: left, Err: fmt.Errorf(
-					"table %s: transaction still cancelled (%s) after %d retries: %w", d.table, transient, maxRetries, err)}
-			}
-			if err := d.pause(ctx, retry); err != nil {
-				return conflicts, fmt.Errorf("save to table %s: %w", d.table, err)
-			}
-			retry++
-		case len(again) == len(pending):
-			// Cancelled, yet no item says why: sending the same again would loop forever.
-			return conflicts, fmt.Errorf("save %d records to table %s: cancelled without a reason: %w",
-				len(again), d.table, err)
-		}
+		stuck := len(again) == len(pending) && transient == "" // no item says why: never loop
 		pending = again
+		switch {
+		case len(pending) == 0:
+			return conflicts, errors.Join(refused...)
+		case stuck:
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction cancelled without a reason: %w", d.table, err))
+		case transient == "":
+			continue // only conflicts and refusals left it: the rest goes at once
+		case retry == maxRetries:
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction still cancelled (%s) after %d retries: %w",
+				d.table, transient, maxRetries, err))
+		}
+		if perr := d.pause(ctx, retry); perr != nil {
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction cancelled (%s), no time to retry: %w",
+				d.table, transient, perr))
+		}
+		retry++
 	}
 }
 

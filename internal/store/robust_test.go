@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -442,4 +443,33 @@ func twoCursors(t *testing.T, name string) (monitor.Cursor, monitor.Cursor) {
 		return NewDynamo(client, d.table)
 	}
 	return via(), via()
+}
+
+// A cancellation whose reasons do not line up with the items (faultproxy sends none) still
+// means nothing was written: every record is reported unwritten, for a later save.
+func TestDynamoCancelledWithoutReasons(t *testing.T) {
+	d := newTestDynamo(t, nil)
+	proxy := faultproxy.New(t, testenv.MotoURL(t))
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	via := NewDynamo(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(proxy.URL) }), d.table)
+	proxy.Inject("TransactWriteItems", 1, faultproxy.Fault{
+		Status:  http.StatusBadRequest,
+		Type:    "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+		Message: "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+	})
+	recs := records("r", 4)
+	conflicts, err := via.Save(context.Background(), recs)
+	if _, later := NotWritten(err); len(conflicts) != 0 || !slices.Equal(later, ids(recs)) {
+		t.Fatalf("conflicts %v, err %v; want all 4 unwritten, for later", conflicts, err)
+	}
+	if proxy.Injected() != 1 || len(mustAll(t, via)) != 0 {
+		t.Fatalf("injected %d, stored %d; want the one fault and nothing stored", proxy.Injected(), len(mustAll(t, via)))
+	}
+	mustSave(t, via, recs...)
+	if n := len(mustAll(t, via)); n != 4 {
+		t.Errorf("the later save stored %d, want 4", n)
+	}
 }
