@@ -230,6 +230,19 @@ func TestInvalidRecords(t *testing.T) {
 		if r := mustGet(t, s, "a-good"); r.StatusMessage != "still written" {
 			t.Errorf("the valid record beside an Invalid one was not written: %+v", r)
 		}
+
+		// A new record over an item that is not one conflicts: it is a person's to fix.
+		c, err := s.Save(context.Background(), []status.Record{minimalRecord("bad-checkedat")})
+		if err != nil || !slices.Equal(c, []string{"bad-checkedat"}) {
+			t.Errorf("Save over an invalid item: conflicts %v, err %v; want a conflict", c, err)
+		}
+		// Writing the others left the invalid items as they were.
+		if r := mustGet(t, s, "bad-checkedat"); !strings.Contains(r.Invalid, "yesterday") {
+			t.Errorf("bad-checkedat after the saves: %+v", r)
+		}
+		if got := getRaw(t, s, "string-version"); got["version"] != "3" {
+			t.Errorf("string-version stored as %v after the saves, want it untouched", got)
+		}
 	})
 }
 
