@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,7 +62,8 @@ func encodeOptions(o *attributevalue.EncoderOptions) {
 	}
 }
 
-// All returns every record, ordered by ID: a strongly consistent Scan, page by page.
+// All returns every record, ordered by ID: a strongly consistent Scan, page by page. An item
+// that is not a valid record comes back Invalid; the store's own keys are left out.
 func (d *Dynamo) All(ctx context.Context) ([]status.Record, error) {
 	p := dynamodb.NewScanPaginator(d.client, &dynamodb.ScanInput{
 		TableName:      aws.String(d.table),
@@ -74,11 +76,10 @@ func (d *Dynamo) All(ctx context.Context) ([]status.Record, error) {
 			return nil, fmt.Errorf("scan table %s: %w", d.table, err)
 		}
 		for _, item := range page.Items {
-			r, err := decode(item)
-			if err != nil {
-				return nil, fmt.Errorf("scan table %s: %w", d.table, err)
+			if k, ok := item[keyAttr].(*types.AttributeValueMemberS); ok && reserved(k.Value) {
+				continue
 			}
-			out = append(out, r)
+			out = append(out, decode(item))
 		}
 	}
 	sortByID(out)
@@ -105,7 +106,7 @@ func (d *Dynamo) Get(ctx context.Context, ids []string) ([]status.Record, error)
 func (d *Dynamo) getChunk(ctx context.Context, ids []string, found map[string]status.Record) error {
 	keys := make([]map[string]types.AttributeValue, len(ids))
 	for i, id := range ids {
-		keys[i] = map[string]types.AttributeValue{keyAttr: &types.AttributeValueMemberS{Value: id}}
+		keys[i] = key(id)
 	}
 	req := map[string]types.KeysAndAttributes{d.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	for retry := 0; ; retry++ {
@@ -114,10 +115,7 @@ func (d *Dynamo) getChunk(ctx context.Context, ids []string, found map[string]st
 			return fmt.Errorf("get %d records from table %s: %w", len(ids), d.table, err)
 		}
 		for _, item := range out.Responses[d.table] {
-			r, err := decode(item)
-			if err != nil {
-				return fmt.Errorf("get from table %s: %w", d.table, err)
-			}
+			r := decode(item)
 			found[r.ID] = r
 		}
 		left := out.UnprocessedKeys[d.table]
@@ -135,40 +133,56 @@ func (d *Dynamo) getChunk(ctx context.Context, ids []string, found map[string]st
 	}
 }
 
-// Save writes each record only where the stored version is still rec.Version (no item at all
-// for version 0), storing Version+1, and returns the IDs whose condition failed. Records go in
-// transactions of up to 100 puts, so that a run over many numbers costs a few calls; a
-// transaction that a failed condition cancels is sent again without the conflicting records.
-//
-// On an error, the transactions before the failing one are already written: a caller that
-// saves the same records again sees those as conflicts, which is safe (nothing is overwritten).
-func (d *Dynamo) Save(ctx context.Context, recs []status.Record) ([]string, error) {
-	if err := checkSave(recs); err != nil {
-		return nil, fmt.Errorf("save to table %s: %w", d.table, err)
-	}
-	puts := make([]types.TransactWriteItem, len(recs))
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		p, err := d.put(r)
-		if err != nil {
-			return nil, err
-		}
-		puts[i], ids[i] = types.TransactWriteItem{Put: p}, r.ID
-	}
-	var conflicts []string
-	for start := 0; start < len(puts); start += writeChunk {
-		end := min(start+writeChunk, len(puts))
-		c, err := d.transact(ctx, puts[start:end], ids[start:end])
-		conflicts = append(conflicts, c...)
-		if err != nil {
-			return conflicts, err
-		}
-	}
-	return conflicts, nil
+// key is the primary key of the item of id.
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{keyAttr: &types.AttributeValueMemberS{Value: id}}
 }
 
-// put is the conditional write of one record, stored with Version+1.
-func (d *Dynamo) put(r status.Record) (*types.Put, error) {
+// Save writes each record only where the stored version is still rec.Version (no item at all
+// for version 0), storing Version+1, and returns the IDs whose condition failed. Records go in
+// transactions of up to 100 updates, so that a run over many numbers costs a few calls; a
+// transaction that a failed condition cancels is sent again without the conflicting records.
+// Each write is an Update that sets the attributes this code knows and removes those of them
+// the record leaves empty, so that attributes a newer version wrote survive.
+//
+// A record that breaks the rules (see screen), or a transaction still cancelled by conflicts
+// after the retries, fails in a *NotWrittenError while the others are written. On another
+// error, the transactions before the failing one are already written: a caller that saves the
+// same records again sees those as conflicts, which is safe (nothing is overwritten).
+func (d *Dynamo) Save(ctx context.Context, recs []status.Record) ([]string, error) {
+	good, errs, err := screen(recs)
+	if err != nil {
+		return nil, fmt.Errorf("save to table %s: %w", d.table, err)
+	}
+	var writes []types.TransactWriteItem
+	var ids []string
+	for _, r := range good {
+		u, err := d.update(r)
+		if err != nil {
+			errs = append(errs, &NotWrittenError{IDs: []string{r.ID}, Rejected: true, Err: err})
+			continue
+		}
+		writes, ids = append(writes, types.TransactWriteItem{Update: u}), append(ids, r.ID)
+	}
+	var conflicts []string
+	for start := 0; start < len(writes); start += writeChunk {
+		end := min(start+writeChunk, len(writes))
+		c, err := d.transact(ctx, writes[start:end], ids[start:end])
+		conflicts = append(conflicts, c...)
+		var nw *NotWrittenError
+		switch {
+		case errors.As(err, &nw):
+			errs = append(errs, err) // known unwritten: the next chunks may still go through
+		case err != nil:
+			return conflicts, errors.Join(append(errs, err)...)
+		}
+	}
+	return conflicts, errors.Join(errs...)
+}
+
+// item is the record as stored after a successful write: Version+1, and the TTL of a retired
+// record.
+func (d *Dynamo) item(r status.Record) (map[string]types.AttributeValue, error) {
 	next := r
 	next.Version++
 	item, err := attributevalue.MarshalMapWithOptions(next, encodeOptions)
@@ -179,18 +193,55 @@ func (d *Dynamo) put(r status.Record) (*types.Put, error) {
 		expires := r.CheckedAt.Add(retiredTTL).Unix()
 		item[ttlAttr] = &types.AttributeValueMemberN{Value: strconv.FormatInt(expires, 10)}
 	}
-	p := &types.Put{TableName: aws.String(d.table), Item: item}
-	if r.Version == 0 {
-		p.ConditionExpression = aws.String("attribute_not_exists(#k)")
-		p.ExpressionAttributeNames = map[string]string{"#k": keyAttr}
-	} else {
-		p.ConditionExpression = aws.String("#v = :v")
-		p.ExpressionAttributeNames = map[string]string{"#v": versionAttr}
-		p.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(r.Version, 10)},
+	return item, nil
+}
+
+// knownAttrs are the attributes this code writes; any other attribute is a newer version's.
+var knownAttrs = append(recordAttrs("dynamodbav"), ttlAttr)
+
+// update is the conditional write of one record, stored with Version+1: SET every attribute
+// it has, REMOVE every known one it leaves empty, and nothing else.
+func (d *Dynamo) update(r status.Record) (*types.Update, error) {
+	item, err := d.item(r)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var set, remove []string
+	for i, name := range knownAttrs {
+		if name == keyAttr {
+			continue
+		}
+		ph := "#a" + strconv.Itoa(i)
+		names[ph] = name
+		if v, ok := item[name]; ok {
+			values[":a"+strconv.Itoa(i)] = v
+			set = append(set, ph+" = :a"+strconv.Itoa(i))
+		} else {
+			remove = append(remove, ph)
 		}
 	}
-	return p, nil
+	expr := "SET " + strings.Join(set, ", ") // version is always set
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	u := &types.Update{
+		TableName:                 aws.String(d.table),
+		Key:                       key(r.ID),
+		UpdateExpression:          aws.String(expr),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}
+	if r.Version == 0 {
+		u.ConditionExpression = aws.String("attribute_not_exists(#k)")
+		names["#k"] = keyAttr
+	} else {
+		u.ConditionExpression = aws.String("#v = :v")
+		names["#v"] = versionAttr
+		values[":v"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(r.Version, 10)}
+	}
+	return u, nil
 }
 
 // Cancellation reason codes of TransactWriteItems (see types.TransactionCanceledException).
@@ -203,34 +254,49 @@ const (
 	reasonRequestLimitError = "RequestLimitExceeded"
 )
 
-// transact writes one chunk of puts in one transaction. When DynamoDB cancels it, each item's
-// cancellation reason decides: a failed condition is a conflict and leaves the transaction;
-// an item that was fine is sent again; a transient reason (another transaction on the item,
-// throttling) sends the rest again after a pause, a few times; any other reason is an error.
-func (d *Dynamo) transact(ctx context.Context, puts []types.TransactWriteItem, ids []string) ([]string, error) {
+// transact writes one chunk of updates in one transaction. When DynamoDB cancels it, each
+// item's cancellation reason decides: a failed condition is a conflict and leaves the
+// transaction; an item refused for its own sake (a ValidationError: too large, say) fails alone
+// and leaves it too; an item that was fine is sent again; a transient reason (another
+// transaction on the item, throttling) sends the rest again after a pause, a few times.
+//
+// A cancelled transaction writes nothing, so what is still pending when the retries run out is
+// known unwritten: a *NotWrittenError that a later save (the next run) may retry. The
+// notifications those records carry are delayed, never lost. Any other error leaves the chunk
+// in doubt and is returned as it is.
+func (d *Dynamo) transact(ctx context.Context, writes []types.TransactWriteItem, ids []string) ([]string, error) {
 	var conflicts []string
-	pending := make([]int, len(puts))
+	var refused []error
+	pending := make([]int, len(writes))
 	for i := range pending {
 		pending[i] = i
+	}
+	unwritten := func(why error) error {
+		left := make([]string, len(pending))
+		for i, p := range pending {
+			left[i] = ids[p]
+		}
+		return errors.Join(append(refused, &NotWrittenError{IDs: left, Err: why})...)
 	}
 	for retry := 0; ; {
 		items := make([]types.TransactWriteItem, len(pending))
 		for i, p := range pending {
-			items[i] = puts[p]
+			items[i] = writes[p]
 		}
 		// A fresh input each time: the SDK fills in a new ClientRequestToken, which its own
 		// retries of this one call then reuse, so a retried success is not seen as a conflict.
 		_, err := d.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
-			return conflicts, nil
+			return conflicts, errors.Join(refused...)
 		}
 		var cancelled *types.TransactionCanceledException
 		if !errors.As(err, &cancelled) {
-			return conflicts, fmt.Errorf("save %d records to table %s: %w", len(items), d.table, err)
+			return conflicts, errors.Join(append(refused,
+				fmt.Errorf("save %d records to table %s: %w", len(items), d.table, err))...)
 		}
 		if len(cancelled.CancellationReasons) != len(pending) {
-			return conflicts, fmt.Errorf("save to table %s: %d cancellation reasons for %d items: %w",
-				d.table, len(cancelled.CancellationReasons), len(pending), err)
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction cancelled with %d reasons for %d items: %w",
+				d.table, len(cancelled.CancellationReasons), len(pending), err))
 		}
 		var again []int
 		transient := ""
@@ -245,28 +311,28 @@ func (d *Dynamo) transact(ctx context.Context, puts []types.TransactWriteItem, i
 				again = append(again, p)
 				transient = code
 			default:
-				return conflicts, fmt.Errorf("save record %s to table %s: %s %s: %w",
-					ids[p], d.table, code, aws.ToString(reason.Message), err)
+				refused = append(refused, &NotWrittenError{IDs: []string{ids[p]}, Rejected: true,
+					Err: fmt.Errorf("table %s refused it: %s %s", d.table, code, aws.ToString(reason.Message))})
 			}
 		}
-		switch {
-		case len(again) == 0:
-			return conflicts, nil
-		case transient != "":
-			if retry == maxRetries {
-				return conflicts, fmt.Errorf("save %d records to table %s: still %s after %d retries: %w",
-					len(again), d.table, transient, maxRetries, err)
-			}
-			if err := d.pause(ctx, retry); err != nil {
-				return conflicts, fmt.Errorf("save to table %s: %w", d.table, err)
-			}
-			retry++
-		case len(again) == len(pending):
-			// Cancelled, yet no item says why: sending the same again would loop forever.
-			return conflicts, fmt.Errorf("save %d records to table %s: cancelled without a reason: %w",
-				len(again), d.table, err)
-		}
+		stuck := len(again) == len(pending) && transient == "" // no item says why: never loop
 		pending = again
+		switch {
+		case len(pending) == 0:
+			return conflicts, errors.Join(refused...)
+		case stuck:
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction cancelled without a reason: %w", d.table, err))
+		case transient == "":
+			continue // only conflicts and refusals left it: the rest goes at once
+		case retry == maxRetries:
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction still cancelled (%s) after %d retries: %w",
+				d.table, transient, maxRetries, err))
+		}
+		if perr := d.pause(ctx, retry); perr != nil {
+			return conflicts, unwritten(fmt.Errorf("table %s: transaction cancelled (%s), no time to retry: %w",
+				d.table, transient, perr))
+		}
+		retry++
 	}
 }
 
@@ -285,15 +351,76 @@ func (d *Dynamo) pause(ctx context.Context, n int) error {
 	}
 }
 
-// decode turns one item into a record, naming the item when it cannot.
-func decode(item map[string]types.AttributeValue) (status.Record, error) {
+// decode turns one item into a record, or into an Invalid one naming the attribute that breaks
+// it: one bad item must not stop the others.
+func decode(item map[string]types.AttributeValue) status.Record {
+	k, ok := item[keyAttr].(*types.AttributeValueMemberS)
+	if !ok {
+		return invalid("?", "%s is %s, want a string", keyAttr, describe(item[keyAttr]))
+	}
+	id := k.Value
+	switch v, ok := item[versionAttr].(*types.AttributeValueMemberN); {
+	case item[versionAttr] == nil:
+		return invalid(id, "no %s attribute", versionAttr)
+	case !ok:
+		return invalid(id, "%s is %s, want a number", versionAttr, describe(item[versionAttr]))
+	default:
+		if _, err := strconv.ParseInt(v.Value, 10, 64); err != nil {
+			return invalid(id, "%s is %s, want a whole number", versionAttr, describe(v))
+		}
+	}
 	var r status.Record
 	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-		id := "?"
-		if k, ok := item[keyAttr].(*types.AttributeValueMemberS); ok {
-			id = k.Value
-		}
-		return status.Record{}, fmt.Errorf("decode record %s: %w", id, err)
+		return invalid(id, "%s", culprit(item, err))
 	}
-	return r, nil
+	if why := checkRead(r); why != "" {
+		return invalid(id, "%s", why)
+	}
+	return r
+}
+
+// culprit names the attribute that made item fail to decode with err, by decoding each
+// attribute alone (the decoder's errors name a Go type, not the attribute).
+func culprit(item map[string]types.AttributeValue, err error) string {
+	names := make([]string, 0, len(item))
+	for name := range item {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		var r status.Record
+		if e := attributevalue.UnmarshalMap(map[string]types.AttributeValue{name: item[name]}, &r); e != nil {
+			return fmt.Sprintf("%s is %s: %v", name, describe(item[name]), e)
+		}
+	}
+	return fmt.Sprintf("cannot decode: %v", err)
+}
+
+// describe shows an attribute value briefly, with its DynamoDB type, for a reason.
+func describe(v types.AttributeValue) string {
+	const most = 60
+	short := func(s string) string {
+		if len(s) > most {
+			return s[:most] + "…"
+		}
+		return s
+	}
+	switch v := v.(type) {
+	case nil:
+		return "missing"
+	case *types.AttributeValueMemberS:
+		return fmt.Sprintf("S %q", short(v.Value))
+	case *types.AttributeValueMemberN:
+		return "N " + short(v.Value)
+	case *types.AttributeValueMemberBOOL:
+		return "BOOL " + strconv.FormatBool(v.Value)
+	case *types.AttributeValueMemberM:
+		return fmt.Sprintf("a map of %d", len(v.Value))
+	case *types.AttributeValueMemberL:
+		return fmt.Sprintf("a list of %d", len(v.Value))
+	case *types.AttributeValueMemberNULL:
+		return "NULL"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -306,11 +307,11 @@ func seed(t *testing.T, client *dynamodb.Client, d *Dynamo, recs []status.Record
 	for chunk := range slices.Chunk(recs, 25) {
 		var reqs []types.WriteRequest
 		for _, r := range chunk {
-			p, err := d.put(r)
+			item, err := d.item(r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: p.Item}})
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		}
 		out, err := client.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{
 			RequestItems: map[string][]types.WriteRequest{d.table: reqs},
@@ -343,10 +344,11 @@ func TestDynamoCallCount(t *testing.T) {
 		}
 		var req struct {
 			TransactItems []struct {
-				Put struct {
-					Item                      map[string]map[string]string
+				Update struct {
+					Key                       map[string]map[string]string
 					ConditionExpression       string
-					ExpressionAttributeValues map[string]map[string]string
+					ExpressionAttributeNames  map[string]string
+					ExpressionAttributeValues map[string]json.RawMessage
 				}
 			}
 		}
@@ -357,13 +359,14 @@ func TestDynamoCallCount(t *testing.T) {
 			t.Errorf("a transaction of %d items, DynamoDB takes at most 100", len(req.TransactItems))
 		}
 		for _, it := range req.TransactItems {
-			p := it.Put
-			if p.ConditionExpression != "#v = :v" || p.ExpressionAttributeValues[":v"]["N"] != "1" ||
-				p.Item[versionAttr]["N"] != "2" {
-				t.Errorf("put of %s: condition %q %v, version %v; want #v = 1, writing 2",
-					p.Item[keyAttr]["S"], p.ConditionExpression, p.ExpressionAttributeValues, p.Item[versionAttr])
+			u := it.Update
+			id := u.Key[keyAttr]["S"]
+			if u.ConditionExpression != "#v = :v" || string(u.ExpressionAttributeValues[":v"]) != `{"N":"1"}` ||
+				setValue(u.ExpressionAttributeNames, u.ExpressionAttributeValues, versionAttr) != `{"N":"2"}` {
+				t.Errorf("update of %s: condition %q %s; want #v = 1, writing 2",
+					id, u.ConditionExpression, u.ExpressionAttributeValues[":v"])
 			}
-			written[p.Item[keyAttr]["S"]]++
+			written[id]++
 		}
 		if slow {
 			return nil
@@ -407,6 +410,17 @@ func TestDynamoCallCount(t *testing.T) {
 			}
 		}
 	}
+}
+
+// setValue is the value an update's expression sets attribute name to (the placeholders of the
+// store's updates: #aN = :aN), as JSON, or "" when it sets none.
+func setValue(names map[string]string, values map[string]json.RawMessage, name string) string {
+	for ph, n := range names {
+		if n == name && strings.HasPrefix(ph, "#a") {
+			return string(values[":"+strings.TrimPrefix(ph, "#")])
+		}
+	}
+	return ""
 }
 
 // cancelled is the answer DynamoDB gives a transaction that another one collides with:
@@ -455,8 +469,17 @@ func TestDynamoTransientCancellation(t *testing.T) {
 			if (err != nil) != c.wantErr || len(conflicts) != 0 {
 				t.Fatalf("Save: conflicts %v, err %v; want error %v", conflicts, err, c.wantErr)
 			}
-			if c.wantErr && !strings.Contains(err.Error(), "TransactionConflict") {
-				t.Errorf("error %q does not name the reason", err)
+			if c.wantErr {
+				// The caller must learn that nothing was written and may be retried later.
+				_, later := NotWritten(err)
+				if !errors.Is(err, ErrNotWritten) || !slices.Equal(later, ids(recs)) {
+					t.Errorf("err %v: want a NotWrittenError naming all %d records for later", err, len(recs))
+				}
+				for _, w := range []string{"TransactionConflict", "not written", "delayed, not lost"} {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
 			}
 			if n := w.Count("TransactWriteItems"); n != c.wantCalls {
 				t.Errorf("%d TransactWriteItems calls, want %d", n, c.wantCalls)
@@ -470,6 +493,69 @@ func TestDynamoTransientCancellation(t *testing.T) {
 				t.Errorf("%d records stored, want %d", len(all), want)
 			}
 		})
+	}
+}
+
+// With many concurrent runs, conflicts may exhaust the retries of one transaction: its records
+// are reported unwritten (for later), the next chunk is still written, and a later save (the
+// next run) writes the delayed ones: delayed, never lost.
+func TestDynamoConflictsExhaustedDelayNotLose(t *testing.T) {
+	w := &wire{}
+	d := newTestDynamo(t, w)
+	recs := records("e", 150) // chunks e-0000..e-0099 and e-0100..e-0149
+	w.before = func(c call) *http.Response {
+		if c.op == "TransactWriteItems" && bytes.Contains(c.body, []byte(`"e-0000"`)) {
+			return cancelled(t, c, 3)
+		}
+		return nil
+	}
+	conflicts, err := d.Save(context.Background(), recs)
+	if len(conflicts) != 0 || !errors.Is(err, ErrNotWritten) {
+		t.Fatalf("Save: conflicts %v, err %v; want ErrNotWritten", conflicts, err)
+	}
+	rejected, later := NotWritten(err)
+	if len(rejected) != 0 || !slices.Equal(later, ids(recs[:100])) {
+		t.Fatalf("rejected %v, later %d records; want the first chunk's 100 for later", rejected, len(later))
+	}
+	if got := ids(mustAll(t, d)); !slices.Equal(got, ids(recs[100:])) {
+		t.Fatalf("stored %d records, want the second chunk's 50", len(got))
+	}
+
+	w.before = nil // the next run, without the contention
+	mustSave(t, d, recs[:100]...)
+	if got := mustAll(t, d); len(got) != 150 {
+		t.Fatalf("after the next run %d records are stored, want all 150", len(got))
+	}
+}
+
+// An item DynamoDB refuses for its own sake (ValidationError in the cancellation reasons) fails
+// alone: the transaction is sent again without it and the others are written.
+func TestDynamoRefusedItemFailsAlone(t *testing.T) {
+	w := &wire{}
+	d := newTestDynamo(t, w)
+	w.before = func(c call) *http.Response {
+		if c.op != "TransactWriteItems" || c.nth != 1 {
+			return nil
+		}
+		reasons := []map[string]string{{"Code": "None"}, {"Code": "ValidationError", "Message": "Item size has exceeded the maximum allowed size"}, {"Code": "None"}}
+		body, _ := json.Marshal(map[string]any{
+			"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+			"Message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ValidationError, None]",
+			"CancellationReasons": reasons,
+		})
+		return answer(http.StatusBadRequest, body)
+	}
+	recs := records("v", 3)
+	conflicts, err := d.Save(context.Background(), recs)
+	rejected, later := NotWritten(err)
+	if len(conflicts) != 0 || !slices.Equal(rejected, []string{"v-0001"}) || len(later) != 0 {
+		t.Fatalf("conflicts %v, err %v; want v-0001 rejected alone", conflicts, err)
+	}
+	if !strings.Contains(err.Error(), "Item size") {
+		t.Errorf("error %q does not say why", err)
+	}
+	if got := ids(mustAll(t, d)); !slices.Equal(got, []string{"v-0000", "v-0002"}) {
+		t.Errorf("stored %v, want the other two", got)
 	}
 }
 
