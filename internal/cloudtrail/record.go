@@ -69,6 +69,9 @@ func parseRecord(e entry) (status.Operation, outcome, error) {
 	if op.PhoneNumberID == "" && op.PhoneNumberARN == "" && op.E164 == "" {
 		return op, other, fmt.Errorf("%w %s: %s names no phone number (ID, ARN or E.164)", errMalformed, op.EventID, name)
 	}
+	if id := idOf(op.PhoneNumberARN); id != "" && id != op.PhoneNumberID {
+		return op, other, fmt.Errorf("%w %s: phone number ID %s and ARN %s disagree", errMalformed, op.EventID, op.PhoneNumberID, op.PhoneNumberARN)
+	}
 	return op, kept, nil
 }
 
