@@ -53,6 +53,7 @@ fuzz: ## fuzz the event parser, Connect payload validation and rendering (FUZZTI
 	go test -run '^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/status
 	go test -run '^$$' -fuzz=FuzzSubject -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/notify
 	go test -run '^$$' -fuzz=FuzzChatbot -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/notify
+	go test -run '^$$' -fuzz=FuzzParseRecord -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/cloudtrail
 
 deploy: ## build and deploy with AWS SAM (see docs/deploy.md)
 	sam build && sam deploy
