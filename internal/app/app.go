@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/phonewatch/phonewatch/internal/cloudtrail"
 	"github.com/phonewatch/phonewatch/internal/config"
 	"github.com/phonewatch/phonewatch/internal/connect"
 	"github.com/phonewatch/phonewatch/internal/monitor"
@@ -56,4 +57,11 @@ func NewMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub moni
 		FinishReserve:  FinishReserve,
 		Log:            log,
 	}
+}
+
+// NewOperations is the CloudTrail event-history reader of Connect's phone-number operations.
+// It looks up each operation by name: one lookup per name costs a few calls, where a lookup by
+// event source would also page through every DescribePhoneNumber (phonewatch's own included).
+func NewOperations(awsCfg aws.Config) *cloudtrail.Reader {
+	return cloudtrail.New(awsCfg, func(o *cloudtrail.Options) { o.ByEventName = true })
 }
