@@ -22,13 +22,13 @@ const MaxIDs = 1000
 
 // Request is what one invocation asks for.
 type Request struct {
-	Scheduled bool // a schedule tick or empty payload: check targets + every number in state
+	Scheduled      bool     // a schedule tick or empty payload: check targets + every number in state
+	PhoneNumberIDs []string // check exactly these now (IDs or ARNs), deduplicated, in order
+	TargetARNs     []string
 	// Source is the scheduler that sent a scheduled event ("aws.events" or "aws.scheduler"),
 	// "" for an empty payload, {} or null: only the schedule's own runs count as its heartbeat
 	// (the ScheduledRuns metric), so that manual runs cannot hide a schedule that stopped.
-	Source         string
-	PhoneNumberIDs []string // check exactly these now (IDs or ARNs), deduplicated, in order
-	TargetARNs     []string
+	Source string
 }
 
 // The field names of a check request, and of the EventBridge envelope fields Parse looks at.
