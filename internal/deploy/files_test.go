@@ -89,7 +89,7 @@ func TestEnvJSON(t *testing.T) {
 // that results must load, and be the one the code uses when nothing is set. A default changed
 // on one side only would otherwise differ between a local run and AWS.
 func TestTemplateDefaultsAreTheCodeDefaults(t *testing.T) {
-	tpl := loadTemplate(t)
+	tpl := deployed(t, ownTopic)
 	env := map[string]string{}
 	for name, v := range tpl.environment(t) {
 		id := refTo(v, "")
