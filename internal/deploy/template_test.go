@@ -32,10 +32,11 @@ type cfnTemplate struct {
 }
 
 type cfnParameter struct {
-	Type           string `json:"Type"`
-	Default        any    `json:"Default"`
-	AllowedValues  []any  `json:"AllowedValues"`
-	AllowedPattern string `json:"AllowedPattern"`
+	Type           string  `json:"Type"`
+	Default        any     `json:"Default"`
+	AllowedValues  []any   `json:"AllowedValues"`
+	AllowedPattern string  `json:"AllowedPattern"`
+	MaxLength      float64 `json:"MaxLength"`
 }
 
 type cfnResource struct {
