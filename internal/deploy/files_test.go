@@ -34,26 +34,31 @@ func lookupIn(env map[string]string) func(string) (string, bool) {
 	}
 }
 
-// TestCfnLint runs cfn-lint on the template, which must be clean: no error and no warning.
+// TestCfnLint runs cfn-lint on the template and on the organisation's hub template
+// (docs/hub-topic.yaml), which must be clean: no error and no warning.
 func TestCfnLint(t *testing.T) {
 	t.Parallel()
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		testenv.Missing(t, "cfn-lint", "pip install cfn-lint")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--", "template.yaml")
-	cmd.Dir = root
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Fatalf("cfn-lint template.yaml exited %d (2: errors, 4: warnings, 8: informational):\n%s",
-				exit.ExitCode(), out.String())
+	for _, file := range []string{"template.yaml", hubTemplate} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, bin, "--", file)
+		cmd.Dir = root
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				t.Errorf("cfn-lint %s exited %d (2: errors, 4: warnings, 8: informational):\n%s",
+					file, exit.ExitCode(), out.String())
+				continue
+			}
+			t.Fatalf("run cfn-lint: %v\n%s", err, out.String())
 		}
-		t.Fatalf("run cfn-lint: %v\n%s", err, out.String())
 	}
 }
 
@@ -223,16 +228,43 @@ func TestSamConfig(t *testing.T) {
 		}
 		values[table+"."+strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
-	want := map[string]string{
-		"default.global.parameters.stack_name":        `"phonewatch"`,
-		"default.deploy.parameters.capabilities":      `"CAPABILITY_IAM"`,
-		"default.deploy.parameters.confirm_changeset": "true",
-		"default.deploy.parameters.resolve_s3":        "true",
-	}
-	for k, v := range want {
-		if values[k] != v {
-			t.Errorf("samconfig.toml: %s = %q, want %s", k, values[k], v)
+	// Each stage is complete on its own (SAM does not merge [default] into it), deploys a stack
+	// of its own, and tags its resources with its name through the Stage parameter.
+	stacks := map[string]string{}
+	for stage, stageParam := range map[string]string{"default": "", "staging": "staging", "prod": "prod"} {
+		want := map[string]string{
+			stage + ".deploy.parameters.capabilities":      `"CAPABILITY_IAM"`,
+			stage + ".deploy.parameters.confirm_changeset": "true",
+			stage + ".deploy.parameters.resolve_s3":        "true",
 		}
+		for k, v := range want {
+			if values[k] != v {
+				t.Errorf("samconfig.toml: %s = %q, want %s", k, values[k], v)
+			}
+		}
+		name := values[stage+".global.parameters.stack_name"]
+		if other, dup := stacks[name]; dup || name == "" {
+			t.Errorf("samconfig.toml: stage %s deploys stack %s, as does %q", stage, name, other)
+		}
+		stacks[name] = stage
+		overrides := strings.Fields(strings.Trim(values[stage+".deploy.parameters.parameter_overrides"], `"`))
+		if stageParam == "" {
+			if slices.ContainsFunc(overrides, func(o string) bool { return strings.HasPrefix(o, "Stage=") }) {
+				t.Errorf("samconfig.toml: [default] sets Stage; it should keep the template's default")
+			}
+			continue
+		}
+		if !slices.Contains(overrides, "Stage="+stageParam) {
+			t.Errorf("samconfig.toml: [%s] parameter_overrides %v, want Stage=%s among them", stage, overrides, stageParam)
+		}
+		for _, o := range overrides {
+			if p, _, _ := strings.Cut(o, "="); loadTemplate(t).Parameters[p].Type == "" {
+				t.Errorf("samconfig.toml: [%s] overrides %s, which is no parameter of the template", stage, p)
+			}
+		}
+	}
+	if values["default.global.parameters.stack_name"] != `"phonewatch"` {
+		t.Errorf("samconfig.toml: the default stack is %s, want \"phonewatch\"", values["default.global.parameters.stack_name"])
 	}
 	for k := range values {
 		if strings.HasSuffix(k, ".region") || strings.HasSuffix(k, ".profile") || strings.HasSuffix(k, ".s3_bucket") {
