@@ -184,6 +184,21 @@ func TestParameterConstraints(t *testing.T) {
 		{"SlackWorkspaceId", "T0123ABCD", true},
 		{"SlackChannelId", "C0123ABCD", true},
 		{"SlackChannelId", "#alerts", false},
+		{"CentralTopicArn", "", true},
+		{"CentralTopicArn", "arn:aws:sns:eu-west-1:111122223333:phonewatch-hub-HubTopic-1AB2C3", true},
+		{"CentralTopicArn", "arn:aws-us-gov:sns:us-gov-west-1:111122223333:central", true},
+		{"CentralTopicArn", "arn:aws:sqs:eu-west-1:111122223333:queue", false},
+		{"CentralTopicArn", "phonewatch-central", false},
+		{"CentralTopicKeyArn", "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-4333-8444-555555555555", true},
+		{"CentralTopicKeyArn", "arn:aws:kms:eu-west-1:111122223333:alias/central", false}, // IAM needs the key ARN
+		{"SweepEvery", "1h", true},
+		{"SweepEvery", "hourly", false},
+		{"DisplayTimezone", "", true},
+		{"DisplayTimezone", "America/Argentina/Buenos_Aires", true},
+		{"DisplayTimezone", "Etc/GMT+5", true},
+		{"DisplayTimezone", "Europe/Berlin ", false},
+		{"Stage", "prod", true},
+		{"Stage", "Prod", false},
 	}
 	for _, tc := range testCases {
 		re, ok := patterns[tc.param]

@@ -330,3 +330,65 @@ func TestMakefilePinsArm64(t *testing.T) {
 		t.Errorf("with GOARCH=amd64, build-%s runs:\n%s\nwant GOARCH=arm64 only", functionID, out)
 	}
 }
+
+// transformed is the template after the AWS::Serverless transform, as cfn-lint runs it (the
+// same SAM translator CloudFormation runs): the resources SAM generates, with their tags.
+func transformed(t *testing.T) cfnTemplate {
+	t.Helper()
+	if _, err := exec.LookPath("cfn-lint"); err != nil {
+		testenv.Missing(t, "cfn-lint", "pip install cfn-lint")
+	}
+	const script = `
+import json, sys
+from cfnlint.decode import decode
+from cfnlint.template.transforms._sam import Transform
+tpl, matches = decode(sys.argv[1])
+if matches:
+    sys.exit("decode: %s" % matches)
+t = Transform(sys.argv[1], tpl, "us-east-1")
+t.transform_template()
+print(json.dumps(t._template, default=str))
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "python3", "-c", script, "template.yaml")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		testenv.Missing(t, "cfn-lint's SAM transform through python3 ("+err.Error()+")", "pip install cfn-lint")
+	}
+	var tpl cfnTemplate
+	if err := json.Unmarshal(out, &tpl); err != nil {
+		t.Fatalf("transformed template: %v", err)
+	}
+	return tpl
+}
+
+// TestTransformedTemplate checks what SAM generates from the function: the schedule's role is
+// tagged like everything else (PropagateTags), and failed asynchronous invocations go to the
+// dead-letter queue (an AWS::Lambda::EventInvokeConfig with its OnFailure destination).
+func TestTransformedTemplate(t *testing.T) {
+	tpl := transformed(t)
+	var types []string
+	for _, r := range tpl.Resources {
+		types = append(types, r.Type)
+	}
+	facts := schemaFacts(t, types)
+	wantTags := `[{"Key":"application","Value":"phonewatch"},{"Key":"stage","Value":{"Ref":"Stage"}}]`
+	var invokeConfigs int
+	for id, r := range tpl.Resources {
+		if facts[r.Type].Tags && asJSON(r.Properties["Tags"]) != wantTags {
+			t.Errorf("transformed %s (%s) takes tags but has %s, want %s", id, r.Type, asJSON(r.Properties["Tags"]), wantTags)
+		}
+		if r.Type == "AWS::Lambda::EventInvokeConfig" {
+			invokeConfigs++
+			dest := refTo(dig(r.Properties, "DestinationConfig", "OnFailure", "Destination"), "Arn")
+			if dest == "" || tpl.Resources[dest].Type != "AWS::SQS::Queue" || asJSON(r.Properties["FunctionName"]) != `{"Ref":"`+functionID+`"}` {
+				t.Errorf("transformed %s: %s, want the function's failed invocations sent to a queue of the stack", id, asJSON(r.Properties))
+			}
+		}
+	}
+	if invokeConfigs != 1 {
+		t.Errorf("transformed template has %d AWS::Lambda::EventInvokeConfig, want 1", invokeConfigs)
+	}
+}
