@@ -39,7 +39,7 @@ build: ## bin/bootstrap for Lambda (GOARCH=arm64 unless set)
 	$(GOBUILD_LAMBDA) -o $(BIN)/bootstrap ./cmd/handler
 
 build-PhoneWatchFunction: ## what `sam build` calls (BuildMethod: makefile)
-	$(GOBUILD_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/handler
+	$(subst GOARCH=$(GOARCH),GOARCH=arm64,$(GOBUILD_LAMBDA)) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/handler
 
 e2e: rie ## only the end-to-end tests: built bootstrap under the Runtime Interface Emulator
 	RIE_BIN=$(CURDIR)/$(RIE) go test -count=1 -run 'E2E' ./cmd/handler/...

@@ -47,7 +47,7 @@ func (h *Handler) Run(ctx context.Context, payload []byte) (monitor.Summary, err
 		PhoneNumberIDs: req.PhoneNumberIDs,
 		TargetARNs:     req.TargetARNs,
 	})
-	h.emitMetrics(sum)
+	h.emitMetrics(sum, scheduledRuns(req, err))
 	if err != nil {
 		h.Log.ErrorContext(ctx, "run failed", "error", err, "summary", sum)
 		return sum, err
@@ -56,9 +56,19 @@ func (h *Handler) Run(ctx context.Context, payload []byte) (monitor.Summary, err
 	return sum, nil
 }
 
+// scheduledRuns is the ScheduledRuns metric of one run: 1 for a successful run that
+// EventBridge or EventBridge Scheduler started, else 0. The heartbeat alarm counts these, so a
+// schedule that stopped firing is noticed even while people run checks by hand.
+func scheduledRuns(req trigger.Request, runErr error) int {
+	if req.Source != "" && runErr == nil {
+		return 1
+	}
+	return 0
+}
+
 // emitMetrics writes the run's metrics in CloudWatch Embedded Metric Format: CloudWatch
 // extracts them from the log line, with no API call and no extra permission.
-func (h *Handler) emitMetrics(sum monitor.Summary) {
+func (h *Handler) emitMetrics(sum monitor.Summary, scheduled int) {
 	if h.Metrics == nil {
 		return
 	}
@@ -69,11 +79,12 @@ func (h *Handler) emitMetrics(sum monitor.Summary) {
 		"InProgress":        sum.Statuses["IN_PROGRESS"],
 		"NotificationsSent": sum.NotificationsSent,
 		"Errors":            len(sum.Errors),
+		"ScheduledRuns":     scheduled,
 	}
 	metrics := []map[string]string{
 		{"Name": "Checked", "Unit": "Count"}, {"Name": "Failed", "Unit": "Count"},
 		{"Name": "InProgress", "Unit": "Count"}, {"Name": "NotificationsSent", "Unit": "Count"},
-		{"Name": "Errors", "Unit": "Count"},
+		{"Name": "Errors", "Unit": "Count"}, {"Name": "ScheduledRuns", "Unit": "Count"},
 	}
 	if hrs := sum.HoursToNearestDeadline(now); !math.IsNaN(hrs) {
 		values["HoursToNearestDeadline"] = math.Round(hrs*100) / 100

@@ -34,26 +34,31 @@ func lookupIn(env map[string]string) func(string) (string, bool) {
 	}
 }
 
-// TestCfnLint runs cfn-lint on the template, which must be clean: no error and no warning.
+// TestCfnLint runs cfn-lint on the template and on the organisation's hub template
+// (docs/hub-topic.yaml), which must be clean: no error and no warning.
 func TestCfnLint(t *testing.T) {
 	t.Parallel()
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		testenv.Missing(t, "cfn-lint", "pip install cfn-lint")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--", "template.yaml")
-	cmd.Dir = root
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Fatalf("cfn-lint template.yaml exited %d (2: errors, 4: warnings, 8: informational):\n%s",
-				exit.ExitCode(), out.String())
+	for _, file := range []string{"template.yaml", hubTemplate} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, bin, "--", file)
+		cmd.Dir = root
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				t.Errorf("cfn-lint %s exited %d (2: errors, 4: warnings, 8: informational):\n%s",
+					file, exit.ExitCode(), out.String())
+				continue
+			}
+			t.Fatalf("run cfn-lint: %v\n%s", err, out.String())
 		}
-		t.Fatalf("run cfn-lint: %v\n%s", err, out.String())
 	}
 }
 
@@ -89,7 +94,7 @@ func TestEnvJSON(t *testing.T) {
 // that results must load, and be the one the code uses when nothing is set. A default changed
 // on one side only would otherwise differ between a local run and AWS.
 func TestTemplateDefaultsAreTheCodeDefaults(t *testing.T) {
-	tpl := loadTemplate(t)
+	tpl := deployed(t, ownTopic)
 	env := map[string]string{}
 	for name, v := range tpl.environment(t) {
 		id := refTo(v, "")
@@ -179,6 +184,21 @@ func TestParameterConstraints(t *testing.T) {
 		{"SlackWorkspaceId", "T0123ABCD", true},
 		{"SlackChannelId", "C0123ABCD", true},
 		{"SlackChannelId", "#alerts", false},
+		{"CentralTopicArn", "", true},
+		{"CentralTopicArn", "arn:aws:sns:eu-west-1:111122223333:phonewatch-hub-HubTopic-1AB2C3", true},
+		{"CentralTopicArn", "arn:aws-us-gov:sns:us-gov-west-1:111122223333:central", true},
+		{"CentralTopicArn", "arn:aws:sqs:eu-west-1:111122223333:queue", false},
+		{"CentralTopicArn", "phonewatch-central", false},
+		{"CentralTopicKeyArn", "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-4333-8444-555555555555", true},
+		{"CentralTopicKeyArn", "arn:aws:kms:eu-west-1:111122223333:alias/central", false}, // IAM needs the key ARN
+		{"SweepEvery", "1h", true},
+		{"SweepEvery", "hourly", false},
+		{"DisplayTimezone", "", true},
+		{"DisplayTimezone", "America/Argentina/Buenos_Aires", true},
+		{"DisplayTimezone", "Etc/GMT+5", true},
+		{"DisplayTimezone", "Europe/Berlin ", false},
+		{"Stage", "prod", true},
+		{"Stage", "Prod", false},
 	}
 	for _, tc := range testCases {
 		re, ok := patterns[tc.param]
@@ -223,16 +243,43 @@ func TestSamConfig(t *testing.T) {
 		}
 		values[table+"."+strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
-	want := map[string]string{
-		"default.global.parameters.stack_name":        `"phonewatch"`,
-		"default.deploy.parameters.capabilities":      `"CAPABILITY_IAM"`,
-		"default.deploy.parameters.confirm_changeset": "true",
-		"default.deploy.parameters.resolve_s3":        "true",
-	}
-	for k, v := range want {
-		if values[k] != v {
-			t.Errorf("samconfig.toml: %s = %q, want %s", k, values[k], v)
+	// Each stage is complete on its own (SAM does not merge [default] into it), deploys a stack
+	// of its own, and tags its resources with its name through the Stage parameter.
+	stacks := map[string]string{}
+	for stage, stageParam := range map[string]string{"default": "", "staging": "staging", "prod": "prod"} {
+		want := map[string]string{
+			stage + ".deploy.parameters.capabilities":      `"CAPABILITY_IAM"`,
+			stage + ".deploy.parameters.confirm_changeset": "true",
+			stage + ".deploy.parameters.resolve_s3":        "true",
 		}
+		for k, v := range want {
+			if values[k] != v {
+				t.Errorf("samconfig.toml: %s = %q, want %s", k, values[k], v)
+			}
+		}
+		name := values[stage+".global.parameters.stack_name"]
+		if other, dup := stacks[name]; dup || name == "" {
+			t.Errorf("samconfig.toml: stage %s deploys stack %s, as does %q", stage, name, other)
+		}
+		stacks[name] = stage
+		overrides := strings.Fields(strings.Trim(values[stage+".deploy.parameters.parameter_overrides"], `"`))
+		if stageParam == "" {
+			if slices.ContainsFunc(overrides, func(o string) bool { return strings.HasPrefix(o, "Stage=") }) {
+				t.Errorf("samconfig.toml: [default] sets Stage; it should keep the template's default")
+			}
+			continue
+		}
+		if !slices.Contains(overrides, "Stage="+stageParam) {
+			t.Errorf("samconfig.toml: [%s] parameter_overrides %v, want Stage=%s among them", stage, overrides, stageParam)
+		}
+		for _, o := range overrides {
+			if p, _, _ := strings.Cut(o, "="); loadTemplate(t).Parameters[p].Type == "" {
+				t.Errorf("samconfig.toml: [%s] overrides %s, which is no parameter of the template", stage, p)
+			}
+		}
+	}
+	if values["default.global.parameters.stack_name"] != `"phonewatch"` {
+		t.Errorf("samconfig.toml: the default stack is %s, want \"phonewatch\"", values["default.global.parameters.stack_name"])
 	}
 	for k := range values {
 		if strings.HasSuffix(k, ".region") || strings.HasSuffix(k, ".profile") || strings.HasSuffix(k, ".s3_bucket") {

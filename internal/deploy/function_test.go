@@ -160,9 +160,17 @@ func asList(v any) []any {
 // TestFunctionPermissions holds the function's role to least privilege: exactly the actions
 // the code calls, each on the resource the function is actually given. The resources are not
 // spelled out here but followed from the function itself (the topic in TOPIC_ARN, the table in
-// STATE_TABLE, the topic's key, the log group), so a grant on the wrong resource fails.
+// STATE_TABLE, the topic's key, the log group, the OnFailure queue), so a grant on the wrong
+// resource fails. It holds in every mode: the stack's own topic, or a central one.
 func TestFunctionPermissions(t *testing.T) {
-	tpl := loadTemplate(t)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { functionPermissions(t, m) })
+	}
+}
+
+func functionPermissions(t *testing.T, m mode) {
+	tpl := deployed(t, m)
+	vals := tpl.values(m)
 	fn := tpl.function(t)
 	if p := fn["Policies"]; p != nil {
 		t.Errorf("%s has Policies %s: SAM would ignore them next to Role; grant through the role", functionID, asJSON(p))
@@ -176,20 +184,17 @@ func TestFunctionPermissions(t *testing.T) {
 	topic := refTo(env[config.TopicARN], "")
 	table := refTo(env[config.StateTable], "")
 	logGroup := refTo(dig(fn, "LoggingConfig", "LogGroup"), "")
+	queue := refTo(dig(fn, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"), "Arn")
 	for what, id := range map[string]string{"topic (TOPIC_ARN)": topic, "table (STATE_TABLE)": table,
-		"log group (LoggingConfig.LogGroup)": logGroup} {
+		"log group (LoggingConfig.LogGroup)": logGroup, "OnFailure queue": queue} {
 		if id == "" {
-			t.Fatalf("cannot tell the function's %s: it must reference a resource of this template", what)
+			t.Fatalf("cannot tell the function's %s: it must reference this template's resource or parameter", what)
 		}
 	}
-	key := refTo(dig(tpl.resource(t, topic).Properties, "KmsMasterKeyId"), "Arn")
-	if key == "" {
-		t.Fatalf("topic %s: KmsMasterKeyId must be !GetAtt <key>.Arn of a key in this template", topic)
-	}
 	onTopic := asJSON(map[string]any{"Ref": topic})
-	onKey := asJSON(map[string]any{"Fn::GetAtt": []any{key, "Arn"}})
 	onTable := asJSON(map[string]any{"Fn::GetAtt": []any{table, "Arn"}})
 	onLogs := asJSON(map[string]any{"Fn::GetAtt": []any{logGroup, "Arn"}})
+	onQueue := asJSON(map[string]any{"Fn::GetAtt": []any{queue, "Arn"}})
 
 	// What the code calls, and on what. DynamoDB: the store Scans, BatchGets and writes with
 	// TransactWriteItems of conditional Puts, which IAM authorizes as PutItem per item (no
@@ -197,19 +202,39 @@ func TestFunctionPermissions(t *testing.T) {
 	// as sns:Publish. KMS: SNS encrypts with the topic's key on the publisher's behalf.
 	// Connect: DescribePhoneNumber per number, on this account's numbers in any Region (a
 	// traffic distribution group's number is described by ARN from either Region), and
-	// ListPhoneNumbersV2, which IAM cannot scope below the account.
+	// ListPhoneNumbersV2, which IAM cannot scope below the account. CloudTrail: LookupEvents
+	// has no resource-level permission at all, so it is granted on "*", and it alone. SQS:
+	// Lambda sends a failed asynchronous invocation to the OnFailure queue with this role.
 	want := map[string]string{
 		"connect:DescribePhoneNumber": `{"Fn::Sub":"arn:${AWS::Partition}:connect:*:${AWS::AccountId}:phone-number/*"}`,
 		"connect:ListPhoneNumbersV2":  `"*"`,
+		"cloudtrail:LookupEvents":     `"*"`,
 		"sns:Publish":                 onTopic,
-		"kms:GenerateDataKey":         onKey,
-		"kms:Decrypt":                 onKey,
 		"dynamodb:Scan":               onTable,
 		"dynamodb:BatchGetItem":       onTable,
 		"dynamodb:PutItem":            onTable,
 		"logs:CreateLogStream":        onLogs,
 		"logs:PutLogEvents":           onLogs,
+		"sqs:SendMessage":             onQueue,
 	}
+	// The topic's key: the stack's own, or the central topic's when it is encrypted. SNS in the
+	// topic's Region uses it, so kms:ViaService names that Region.
+	topicRegion := vals["AWS::Region"]
+	switch _, own := tpl.Resources[topic]; {
+	case own:
+		key := refTo(dig(tpl.resource(t, topic).Properties, "KmsMasterKeyId"), "Arn")
+		if key == "" {
+			t.Fatalf("topic %s: KmsMasterKeyId must be !GetAtt <key>.Arn of a key in this template", topic)
+		}
+		want["kms:GenerateDataKey"] = asJSON(map[string]any{"Fn::GetAtt": []any{key, "Arn"}})
+	case m.params["CentralTopicKeyArn"] != "":
+		want["kms:GenerateDataKey"] = asJSON(map[string]any{"Ref": "CentralTopicKeyArn"})
+		topicRegion = strings.Split(m.params["CentralTopicArn"], ":")[3]
+	}
+	if k, ok := want["kms:GenerateDataKey"]; ok {
+		want["kms:Decrypt"] = k
+	}
+	wantVia := "sns." + topicRegion + ".amazonaws.com"
 
 	got := map[string][]string{}
 	for _, st := range roleStatements(t, tpl, role) {
@@ -220,11 +245,13 @@ func TestFunctionPermissions(t *testing.T) {
 			for _, r := range st.Resources {
 				got[a] = append(got[a], asJSON(r))
 			}
+			if slices.ContainsFunc(st.Resources, func(r any) bool { return r == "*" }) && len(st.Actions) != 1 {
+				t.Errorf("statement %s grants %v on *: each action on * needs a statement (and a reason) of its own", st.Sid, st.Actions)
+			}
 			if strings.HasPrefix(a, "kms:") {
-				wantVia := asJSON(map[string]any{"StringEquals": map[string]any{
-					"kms:ViaService": map[string]any{"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}}})
-				if asJSON(st.Condition) != wantVia {
-					t.Errorf("statement %s: %s has Condition %s, want %s (the key only through SNS)",
+				cond, _ := dig(st.Condition, "StringEquals").(map[string]any)
+				if len(cond) != 1 || evalString(t, cond["kms:ViaService"], vals) != wantVia {
+					t.Errorf("statement %s: %s has Condition %s, want StringEquals kms:ViaService %s (the key only through SNS)",
 						st.Sid, a, asJSON(st.Condition), wantVia)
 				}
 			}
@@ -249,7 +276,7 @@ func TestFunctionPermissions(t *testing.T) {
 // a publisher, its messages are refused (CloudWatch alarms need kms:Decrypt and
 // kms:GenerateDataKey* for an encrypted topic), and without the account, nobody can manage it.
 func TestKeyLetsPublishersUseIt(t *testing.T) {
-	tpl := loadTemplate(t)
+	tpl := deployed(t, ownTopic)
 	topic := refTo(tpl.environment(t)[config.TopicARN], "")
 	key := refTo(dig(tpl.resource(t, topic).Properties, "KmsMasterKeyId"), "Arn")
 	k := tpl.resource(t, key)
@@ -283,6 +310,15 @@ func TestKeyLetsPublishersUseIt(t *testing.T) {
 		for _, a := range tc.actions {
 			if !slices.Contains(granted, a) {
 				t.Errorf("key %s: the %s principal (%s) is not granted %s; it has %v", key, tc.who, principals[tc.who], a, granted)
+			}
+		}
+	}
+	// A service principal acts for every account: the CloudWatch statement must be limited to
+	// this account's alarms.
+	for _, s := range statements {
+		if asJSON(dig(s, "Principal")) == principals["cloudwatch"] {
+			if got := asJSON(dig(s, "Condition", "StringEquals", "aws:SourceAccount")); got != `{"Ref":"AWS::AccountId"}` {
+				t.Errorf("key %s: the CloudWatch statement has aws:SourceAccount %s, want this account", key, got)
 			}
 		}
 	}
@@ -400,31 +436,66 @@ func TestScheduleFollowsPeriod(t *testing.T) {
 }
 
 // TestAlarmsWatchTheWatcher checks the alarms that tell people the watcher itself is broken:
-// they must reach the topic, watch this function, and the heartbeat must treat silence as
-// failure (a schedule that stopped firing produces no data at all).
+// they must reach the topic the function publishes to (its own or the central one), watch this
+// function, and the heartbeat must count only the schedule's own successful runs and treat
+// silence as failure (a schedule that stopped firing produces no data at all).
 func TestAlarmsWatchTheWatcher(t *testing.T) {
-	tpl := loadTemplate(t)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { alarmsWatchTheWatcher(t, m) })
+	}
+}
+
+func alarmsWatchTheWatcher(t *testing.T, m mode) {
+	tpl := deployed(t, m)
+	fn := tpl.function(t)
 	topic := asJSON(tpl.environment(t)[config.TopicARN])
 	onFunction := asJSON([]any{map[string]any{"Name": "FunctionName", "Value": map[string]any{"Ref": functionID}}})
 
+	// The queue where failed runs land: the function's OnFailure destination, and the schedule's
+	// dead-letter queue, which must be the same one so that one alarm covers both.
+	queue := refTo(dig(fn, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"), "Arn")
+	if got := dig(fn, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Type"); got != "SQS" || queue == "" {
+		t.Fatalf("%s: EventInvokeConfig OnFailure is %s, want Type SQS to a queue of this template",
+			functionID, asJSON(dig(fn, "EventInvokeConfig", "DestinationConfig")))
+	}
+	if got := refTo(dig(fn, "Events", "Schedule", "Properties", "DeadLetterConfig", "Arn"), "Arn"); got != queue {
+		t.Errorf("the schedule's dead-letter queue is %q, the OnFailure destination %q: want one queue", got, queue)
+	}
+	onQueue := asJSON([]any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queue, "QueueName"}}}})
+
 	testCases := []struct {
-		id        string
-		namespace string
-		metric    string // for a single-metric alarm
-		want      map[string]string
+		id         string
+		namespace  string
+		metric     string
+		dimensions string
+		want       map[string]string
 	}{
-		{"ErrorsAlarm", "AWS/Lambda", "Errors", map[string]string{
+		{"ErrorsAlarm", "AWS/Lambda", "Errors", onFunction, map[string]string{
 			"ComparisonOperator": `"GreaterThanOrEqualToThreshold"`, "Threshold": "1",
 			"EvaluationPeriods": "1", "Statistic": `"Sum"`, "TreatMissingData": `"notBreaching"`,
 		}},
-		{"HeartbeatAlarm", "", "", map[string]string{
-			"ComparisonOperator": `"LessThanThreshold"`, "Threshold": "1",
+		// ScheduledRuns is 1 only for a successful run EventBridge started (cmd/handler).
+		{"HeartbeatAlarm", "PhoneWatch", "ScheduledRuns", onFunction, map[string]string{
+			"ComparisonOperator": `"LessThanThreshold"`, "Threshold": "1", "Statistic": `"Sum"`,
 			"EvaluationPeriods": "3", "DatapointsToAlarm": "3", "TreatMissingData": `"breaching"`,
 		}},
-		{"CheckErrorsAlarm", "PhoneWatch", "Errors", map[string]string{
+		{"CheckErrorsAlarm", "PhoneWatch", "Errors", onFunction, map[string]string{
 			"ComparisonOperator": `"GreaterThanOrEqualToThreshold"`, "Threshold": "1",
 			"EvaluationPeriods": "3", "DatapointsToAlarm": "3", "Statistic": `"Sum"`,
 		}},
+		{"DeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", onQueue, map[string]string{
+			"ComparisonOperator": `"GreaterThanThreshold"`, "Threshold": "0", "Statistic": `"Maximum"`,
+			"EvaluationPeriods": "1", "TreatMissingData": `"notBreaching"`,
+		}},
+	}
+	alarms := 0
+	for _, r := range tpl.Resources {
+		if r.Type == "AWS::CloudWatch::Alarm" {
+			alarms++
+		}
+	}
+	if alarms != len(testCases) {
+		t.Errorf("template has %d alarms, this test knows %d: test the new one here", alarms, len(testCases))
 	}
 	for _, tc := range testCases {
 		t.Run(tc.id, func(t *testing.T) {
@@ -439,44 +510,12 @@ func TestAlarmsWatchTheWatcher(t *testing.T) {
 					t.Errorf("%s = %s, want %s", field, got, want)
 				}
 			}
-			if tc.metric != "" {
-				if r.Properties["Namespace"] != tc.namespace || r.Properties["MetricName"] != tc.metric {
-					t.Errorf("watches %v/%v, want %s/%s", r.Properties["Namespace"], r.Properties["MetricName"], tc.namespace, tc.metric)
-				}
-				if got := asJSON(r.Properties["Dimensions"]); got != onFunction {
-					t.Errorf("Dimensions = %s, want %s", got, onFunction)
-				}
+			if r.Properties["Namespace"] != tc.namespace || r.Properties["MetricName"] != tc.metric {
+				t.Errorf("watches %v/%v, want %s/%s", r.Properties["Namespace"], r.Properties["MetricName"], tc.namespace, tc.metric)
+			}
+			if got := asJSON(r.Properties["Dimensions"]); got != tc.dimensions {
+				t.Errorf("Dimensions = %s, want %s", got, tc.dimensions)
 			}
 		})
-	}
-
-	// The heartbeat counts successful runs: invocations minus errors of this function.
-	metrics := map[string]any{}
-	var expr []string
-	for _, q := range asList(tpl.resource(t, "HeartbeatAlarm").Properties["Metrics"]) {
-		id, _ := dig(q, "Id").(string)
-		metrics[id] = q
-		if e, ok := dig(q, "Expression").(string); ok && dig(q, "ReturnData") == true {
-			expr = append(expr, e)
-		}
-	}
-	if len(expr) != 1 {
-		t.Fatalf("HeartbeatAlarm: want one returned expression, have %v", expr)
-	}
-	for _, name := range []string{"Invocations", "Errors"} {
-		var id string
-		for qid, q := range metrics {
-			m := dig(q, "MetricStat", "Metric")
-			if dig(m, "Namespace") == "AWS/Lambda" && dig(m, "MetricName") == name &&
-				asJSON(dig(m, "Dimensions")) == onFunction && dig(q, "MetricStat", "Stat") == "Sum" {
-				id = qid
-			}
-		}
-		if id == "" || !strings.Contains(expr[0], id) {
-			t.Errorf("HeartbeatAlarm: expression %q does not use the Sum of AWS/Lambda %s of %s", expr[0], name, functionID)
-		}
-	}
-	if !strings.Contains(expr[0], "-") {
-		t.Errorf("HeartbeatAlarm: expression %q should subtract errors from invocations", expr[0])
 	}
 }

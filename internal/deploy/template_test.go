@@ -32,10 +32,11 @@ type cfnTemplate struct {
 }
 
 type cfnParameter struct {
-	Type           string `json:"Type"`
-	Default        any    `json:"Default"`
-	AllowedValues  []any  `json:"AllowedValues"`
-	AllowedPattern string `json:"AllowedPattern"`
+	Type           string  `json:"Type"`
+	Default        any     `json:"Default"`
+	AllowedValues  []any   `json:"AllowedValues"`
+	AllowedPattern string  `json:"AllowedPattern"`
+	MaxLength      float64 `json:"MaxLength"`
 }
 
 type cfnResource struct {
@@ -52,26 +53,32 @@ type cfnResource struct {
 // !GetAtt, ...) into the long form, which a plain YAML decoder would reject or lose.
 func loadTemplate(t *testing.T) cfnTemplate {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	return loadTemplateFile(t, "template.yaml")
+}
+
+// loadTemplateFile reads a template at path (from the repository root) as loadTemplate does.
+func loadTemplateFile(t *testing.T, path string) cfnTemplate {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, path))
 	if err != nil {
 		t.Fatalf("read template: %v", err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("parse template.yaml: %v", err)
+		t.Fatalf("parse %s: %v", path, err)
 	}
 	tree, err := longForm(&doc)
 	if err != nil {
-		t.Fatalf("template.yaml: %v", err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	// A JSON round trip gives the typed view; the values stay what YAML said.
 	b, err := json.Marshal(tree)
 	if err != nil {
-		t.Fatalf("template.yaml as JSON: %v", err)
+		t.Fatalf("%s as JSON: %v", path, err)
 	}
 	var tpl cfnTemplate
 	if err := json.Unmarshal(b, &tpl); err != nil {
-		t.Fatalf("template.yaml structure: %v", err)
+		t.Fatalf("%s structure: %v", path, err)
 	}
 	return tpl
 }

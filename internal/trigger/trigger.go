@@ -25,6 +25,10 @@ type Request struct {
 	Scheduled      bool     // a schedule tick or empty payload: check targets + every number in state
 	PhoneNumberIDs []string // check exactly these now (IDs or ARNs), deduplicated, in order
 	TargetARNs     []string
+	// Source is the scheduler that sent a scheduled event ("aws.events" or "aws.scheduler"),
+	// "" for an empty payload, {} or null: only the schedule's own runs count as its heartbeat
+	// (the ScheduledRuns metric), so that manual runs cannot hide a schedule that stopped.
+	Source string
 }
 
 // The field names of a check request, and of the EventBridge envelope fields Parse looks at.
@@ -113,7 +117,7 @@ func scheduledEvent(fields map[string]json.RawMessage) (Request, error) {
 	if err := scheduledDetail(fields[fieldDetail]); err != nil {
 		return Request{}, err
 	}
-	return Request{Scheduled: true}, nil
+	return Request{Scheduled: true, Source: source}, nil
 }
 
 // scheduledDetail accepts a scheduled event's "detail": absent, an object (EventBridge rules

@@ -20,6 +20,13 @@ const (
 
 var scheduled = Request{Scheduled: true}
 
+// byRule and byScheduler are scheduled runs that EventBridge started: they, and not an empty
+// payload, count as the schedule's heartbeat.
+var (
+	byRule      = Request{Scheduled: true, Source: "aws.events"}
+	byScheduler = Request{Scheduled: true, Source: "aws.scheduler"}
+)
+
 // TestParseEventFiles holds every fixture in events/ to its meaning: what sam, EventBridge and
 // Scheduler send is a scheduled run, the check requests parse to exactly their entries, and each
 // invalid example fails for its own reason.
@@ -29,8 +36,8 @@ func TestParseEventFiles(t *testing.T) {
 		want    Request
 		wantErr string
 	}{
-		{file: "scheduled-event.json", want: scheduled},
-		{file: "scheduler-event.json", want: scheduled},
+		{file: "scheduled-event.json", want: byRule},
+		{file: "scheduler-event.json", want: byScheduler},
 		{file: "empty.json", want: scheduled},
 		{file: "check-request.json", want: Request{PhoneNumberIDs: []string{id1, id2, numberARN}}},
 		{file: "check-targets.json", want: Request{TargetARNs: []string{instARN, tdgARN}}},
@@ -103,13 +110,13 @@ func TestParse(t *testing.T) {
 		{name: "null with whitespace", payload: "\n null \n", want: scheduled},
 		{name: "empty object", payload: "{}", want: scheduled},
 		{name: "empty object spaced", payload: " { \n } ", want: scheduled},
-		{name: "rule event with version", payload: `{` + rule + `,"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`, want: scheduled},
-		{name: "rule event without detail", payload: `{"source":"aws.events","detail-type":"Scheduled Event"}`, want: scheduled},
-		{name: "scheduler detail string", payload: `{` + rule + `,"detail-type":"Scheduled Event","source":"aws.scheduler","detail":"{}"}`, want: scheduled},
-		{name: "scheduler detail string with newlines", payload: `{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":"\n{}\n"}`, want: scheduled},
-		{name: "scheduler detail object", payload: `{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":{}}`, want: scheduled},
-		{name: "detail null", payload: `{"source":"aws.events","detail-type":"Scheduled Event","detail":null}`, want: scheduled},
-		{name: "unknown envelope field tolerated", payload: `{"source":"aws.events","detail-type":"Scheduled Event","replay-name":"r"}`, want: scheduled},
+		{name: "rule event with version", payload: `{` + rule + `,"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`, want: byRule},
+		{name: "rule event without detail", payload: `{"source":"aws.events","detail-type":"Scheduled Event"}`, want: byRule},
+		{name: "scheduler detail string", payload: `{` + rule + `,"detail-type":"Scheduled Event","source":"aws.scheduler","detail":"{}"}`, want: byScheduler},
+		{name: "scheduler detail string with newlines", payload: `{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":"\n{}\n"}`, want: byScheduler},
+		{name: "scheduler detail object", payload: `{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":{}}`, want: byScheduler},
+		{name: "detail null", payload: `{"source":"aws.events","detail-type":"Scheduled Event","detail":null}`, want: byRule},
+		{name: "unknown envelope field tolerated", payload: `{"source":"aws.events","detail-type":"Scheduled Event","replay-name":"r"}`, want: byRule},
 
 		// Check requests.
 		{name: "ids and targets", payload: `{"targetArns":["` + tdgARN + `"],"phoneNumberIds":["` + id2 + `"]}`,

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/status"
+	"github.com/phonewatch/phonewatch/internal/store"
+)
+
+// emfLine is the part of the EMF line the tests read.
+type emfLine struct {
+	AWS struct {
+		CloudWatchMetrics []struct {
+			Namespace  string
+			Dimensions [][]string
+			Metrics    []struct{ Name, Unit string }
+		}
+	} `json:"_aws"`
+	FunctionName  string
+	ScheduledRuns *int
+}
+
+// TestScheduledRunsMetric runs the handler over the sample numbers (file store, printing
+// publisher) with each kind of payload and reads the EMF line it writes: ScheduledRuns is 1
+// only for a successful run that EventBridge or EventBridge Scheduler started, so that the
+// heartbeat alarm cannot be kept quiet by `{}`, manual runs or check requests.
+func TestScheduledRunsMetric(t *testing.T) {
+	testCases := []struct {
+		name  string
+		event string // a file of events/, or the payload itself
+		want  int
+	}{
+		{"EventBridge Scheduler", "scheduler-event.json", 1},
+		{"EventBridge rule", "scheduled-event.json", 1},
+		{"empty object (a manual run)", "empty.json", 0},
+		{"empty payload (a manual run)", "", 0},
+		{"check request", `{"phoneNumberIds":["7c1e5a0b-3f64-4d2a-9e87-1b0c6d4f2a95"]}`, 0},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			payload := []byte(tc.event)
+			if filepath.Ext(tc.event) == ".json" {
+				var err error
+				if payload, err = os.ReadFile(filepath.Join("..", "..", "events", tc.event)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			line := runForMetrics(t, payload, nil)
+			if line.ScheduledRuns == nil {
+				t.Fatalf("the EMF line has no ScheduledRuns value")
+			}
+			if *line.ScheduledRuns != tc.want {
+				t.Errorf("ScheduledRuns = %d, want %d", *line.ScheduledRuns, tc.want)
+			}
+			declared := line.AWS.CloudWatchMetrics
+			if len(declared) != 1 || declared[0].Namespace != "PhoneWatch" ||
+				!slices.ContainsFunc(declared[0].Metrics, func(m struct{ Name, Unit string }) bool {
+					return m.Name == "ScheduledRuns" && m.Unit == "Count"
+				}) {
+				t.Errorf("ScheduledRuns is not declared as a PhoneWatch Count metric: %+v", declared)
+			}
+		})
+	}
+}
+
+// TestScheduledRunsMetricFailedRun: a scheduled run that fails (not one number could be
+// checked) is no heartbeat.
+func TestScheduledRunsMetricFailedRun(t *testing.T) {
+	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "scheduler-event.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := runForMetrics(t, payload, failingSource{})
+	if line.ScheduledRuns == nil || *line.ScheduledRuns != 0 {
+		t.Errorf("ScheduledRuns = %v after a failed scheduled run, want 0", line.ScheduledRuns)
+	}
+}
+
+// failingSource is a Connect that answers nothing: every list and describe fails.
+type failingSource struct{}
+
+func (failingSource) List(context.Context, []string) ([]status.Number, error) {
+	return nil, context.DeadlineExceeded
+}
+
+func (failingSource) Describe(context.Context, string) (*status.Summary, error) {
+	return nil, context.DeadlineExceeded
+}
+
+// runForMetrics invokes a Handler wired as a local run (the sample numbers, a file store in a
+// temporary folder) with src, if set, in place of the sample numbers, and returns its EMF line.
+func runForMetrics(t *testing.T, payload []byte, src monitor.Source) emfLine {
+	t.Helper()
+	sample, err := loadNumbers(filepath.Join("..", "..", "testdata", "sample-numbers.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 11, 26, 5, 40, 0, 0, time.UTC) }
+	log := slog.New(slog.DiscardHandler)
+	mon := &monitor.Monitor{
+		Source:    sample,
+		Store:     store.NewFile(filepath.Join(t.TempDir(), "state.json")),
+		Publisher: &printer{w: io.Discard},
+		Policy:    status.DefaultPolicy(),
+		Now:       now,
+		InFlight:  1,
+		Log:       log,
+	}
+	if src != nil {
+		mon.Source = src
+		mon.PhoneNumberIDs = []string{"7c1e5a0b-3f64-4d2a-9e87-1b0c6d4f2a95"}
+	}
+	var out bytes.Buffer
+	h := &Handler{Monitor: mon, Log: log, Metrics: &out, Now: now}
+	_, _ = h.Run(context.Background(), payload)
+	var line emfLine
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("the handler wrote no EMF line (%v):\n%s", err, out.String())
+	}
+	return line
+}
