@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonewatch/phonewatch/internal/connect/connecttest"
 	"github.com/phonewatch/phonewatch/internal/monitor"
 	"github.com/phonewatch/phonewatch/internal/status"
 	"github.com/phonewatch/phonewatch/internal/store"
@@ -97,20 +97,37 @@ func (failingSource) Describe(context.Context, string) (*status.Summary, error) 
 	return nil, context.DeadlineExceeded
 }
 
-// runForMetrics invokes a Handler wired as a local run (the sample numbers, a file store in a
-// temporary folder) with src, if set, in place of the sample numbers, and returns its EMF line.
+// oneNumber is a Connect holding the sample's FAILED number.
+type oneNumber struct{}
+
+const sampleID = "7c1e5a0b-3f64-4d2a-9e87-1b0c6d4f2a95"
+
+func (oneNumber) List(context.Context, []string) ([]status.Number, error) {
+	return []status.Number{{ID: sampleID}}, nil
+}
+
+func (oneNumber) Describe(context.Context, string) (*status.Summary, error) {
+	s := connecttest.NewSummary(sampleID, "+18005550100", "", "FAILED", "claim failed")
+	return &s, nil
+}
+
+// discard accepts every notification and sends nothing.
+type discard struct{}
+
+func (discard) Publish(_ context.Context, ns []status.Notification) []error {
+	return make([]error, len(ns))
+}
+
+// runForMetrics invokes a Handler wired on one FAILED number (a file store in a temporary
+// folder) with src, if set, in place of the sample numbers, and returns its EMF line.
 func runForMetrics(t *testing.T, payload []byte, src monitor.Source) emfLine {
 	t.Helper()
-	sample, err := loadNumbers(filepath.Join("..", "..", "testdata", "sample-numbers.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := func() time.Time { return time.Date(2026, 11, 26, 5, 40, 0, 0, time.UTC) }
 	log := slog.New(slog.DiscardHandler)
 	mon := &monitor.Monitor{
-		Source:    sample,
+		Source:    oneNumber{},
 		Store:     store.NewFile(filepath.Join(t.TempDir(), "state.json")),
-		Publisher: &printer{w: io.Discard},
+		Publisher: discard{},
 		Policy:    status.DefaultPolicy(),
 		Now:       now,
 		InFlight:  1,
@@ -118,7 +135,7 @@ func runForMetrics(t *testing.T, payload []byte, src monitor.Source) emfLine {
 	}
 	if src != nil {
 		mon.Source = src
-		mon.PhoneNumberIDs = []string{"7c1e5a0b-3f64-4d2a-9e87-1b0c6d4f2a95"}
+		mon.PhoneNumberIDs = []string{sampleID}
 	}
 	var out bytes.Buffer
 	h := &Handler{Monitor: mon, Log: log, Metrics: &out, Now: now}
