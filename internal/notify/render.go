@@ -213,15 +213,17 @@ func writeRuneEscape(b *strings.Builder, r rune) {
 }
 
 // Attributes are the SNS message attributes (all of type String) that filter policies match:
-// event, status, countryCode and numberType. An attribute whose value is empty is left out,
-// since SNS rejects an empty String value; values are reduced to printable characters.
+// event, status, countryCode and numberType, plus notificationId, so that a consumer can drop
+// a repeat without parsing the message. An attribute whose value is empty is left out, since
+// SNS rejects an empty String value; values are reduced to printable characters.
 func Attributes(n status.Notification) map[string]string {
-	a := make(map[string]string, 4)
+	a := make(map[string]string, 5)
 	for k, v := range map[string]string{
-		"event":       string(n.Event),
-		"status":      string(n.Status),
-		"countryCode": n.Number.CountryCode,
-		"numberType":  n.Number.Type,
+		"event":          string(n.Event),
+		"status":         string(n.Status),
+		"countryCode":    n.Number.CountryCode,
+		"numberType":     n.Number.Type,
+		"notificationId": n.ID,
 	} {
 		if v = attributeValue(v); v != "" {
 			a[k] = v
