@@ -290,16 +290,16 @@ func newCommands(n status.Notification) commands {
 
 // retrySteps are the retry of what failed: the update, the claim, or both when unknown.
 func retrySteps(n status.Notification, c commands) []step {
-	const creds = "with the AWS CLI, using credentials for the number's account"
+	const withCLI = "with the AWS CLI, using credentials for the number's account"
 	switch n.Failure {
 	case status.FailureUpdate:
 		return []step{{"Retry the update before the deadline, in the Amazon Connect admin website (Channels > " +
-			"Phone numbers) or " + creds + ":", c.update}}
+			"Phone numbers) or " + withCLI + ":", c.update}}
 	case status.FailureClaim:
-		return []step{{"Retry the claim before the deadline " + creds + ":", c.claim}}
+		return []step{{"Retry the claim before the deadline " + withCLI + ":", c.claim}}
 	default:
 		return []step{
-			{"Retry before the deadline " + creds + ". If the number was claimed before (an update failed):", c.update},
+			{"Retry before the deadline " + withCLI + ". If the number was claimed before (an update failed):", c.update},
 			{"If it was never claimed (a claim failed):", c.claim},
 		}
 	}
