@@ -171,7 +171,7 @@ func (r Renderer) chatbotDeadline(add func(label, value string), n status.Notifi
 	case status.EventFailed, status.EventReminder:
 		left := timeLeft(n.TimeLeft())
 		if n.Basis == status.BasisFirstObservation && n.TimeLeft() > 0 {
-			left += " at most"
+			left = "at most " + left
 		}
 		add("Retry deadline", deadline+" (*"+left+"* at the check)")
 		if n.Event == status.EventReminder {

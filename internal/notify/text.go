@@ -48,7 +48,9 @@ func (r Renderer) Text(n status.Notification) string {
 	}
 
 	w("\n-- \nSent by phonewatch, which polls the claim status of Amazon Connect phone numbers.\n")
-	w("Time left is counted from the check at %s, not from when you read this.\n", r.at(n.ObservedAt))
+	if hasTimeLeft(n) {
+		w("Time left is counted from the check at %s, not from when you read this.\n", r.at(n.ObservedAt))
+	}
 	if n.ID != "" {
 		w("Notification ID: %s (the same on a repeat of this message)\n", visible(n.ID))
 	}
@@ -60,7 +62,7 @@ func (r Renderer) Text(n status.Notification) string {
 func (r Renderer) deadlineLines(b *strings.Builder, n status.Notification) bool {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	switch {
-	case n.Event == status.EventExpired && n.Status == status.NotFound:
+	case gone(n):
 		if !n.LastFailedAt.IsZero() {
 			w("Last seen FAILED:  %s\n", r.at(n.LastFailedAt))
 		}
@@ -71,7 +73,7 @@ func (r Renderer) deadlineLines(b *strings.Builder, n status.Notification) bool 
 	case n.Event == status.EventFailed || n.Event == status.EventReminder || n.Event == status.EventExpired:
 		left := timeLeft(n.TimeLeft())
 		if n.Basis == status.BasisFirstObservation && n.TimeLeft() > 0 {
-			left += " at most"
+			left = "at most " + left
 		}
 		w("Retry deadline:    %s (%s at the check)\n", r.at(n.RetryDeadline), left)
 		if !n.LatestRelease.IsZero() && !n.LatestRelease.Equal(n.RetryDeadline) {
@@ -122,6 +124,22 @@ func (r Renderer) details(b *strings.Builder, n status.Notification) {
 		w("  run by:          %s\n", visible(callerLong(op.By)))
 		w("  to target:       %s\n", orNone(visible(op.TargetARN)))
 	}
+}
+
+// gone reports whether n is the EXPIRED of a number Connect no longer knows.
+func gone(n status.Notification) bool {
+	return n.Event == status.EventExpired && n.Status == status.NotFound
+}
+
+// hasTimeLeft reports whether n states a time left to retry.
+func hasTimeLeft(n status.Notification) bool {
+	switch n.Event {
+	case status.EventFailed, status.EventReminder:
+		return true
+	case status.EventExpired:
+		return !gone(n)
+	}
+	return false
 }
 
 // episodeEvent reports whether ev is about a FAILED episode.
@@ -205,8 +223,8 @@ func statusNote(s status.Status) string {
 // aboutDeadline says honestly how far the deadline can be trusted (see status.Basis), and what
 // is known of the window for the kind of failure.
 func (r Renderer) aboutDeadline(n status.Notification) string {
-	if !episodeEvent(n.Event) || n.Event == status.EventRecovered {
-		return ""
+	if !episodeEvent(n.Event) || n.Event == status.EventRecovered || gone(n) {
+		return "" // nothing left to retry before: how far to trust the deadline no longer matters
 	}
 	s := r.basisExplained(n)
 	switch n.Failure {
