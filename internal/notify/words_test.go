@@ -196,3 +196,23 @@ func TestTestNotification(t *testing.T) {
 		t.Errorf("chat %s lacks what it proves", keys["https"])
 	}
 }
+
+// TestHostileOperation: what CloudTrail records (caller, target, names) is as untrusted as
+// Connect's words: one ASCII line in the subject, escaped in chat and in the text.
+func TestHostileOperation(t *testing.T) {
+	n := golden("failed-operation")
+	op := *n.Operation
+	op.By = "arn:aws:sts::123456789012:assumed-role/R/<!channel>*x*\n"
+	op.Name = "Update`PhoneNumber`"
+	n.Operation = &op
+	n.Event, n.Status, n.Release = status.EventExpired, status.NotFound, &op
+	checkSubject(t, Subject(n))
+	checkText(t, Text(n))
+	d := description(t, n)
+	if !strings.Contains(d, `&lt;!channel&gt;\*x\*\u000A`) || strings.Contains(d, "<!channel>") {
+		t.Errorf("caller not escaped in chat: %s", d)
+	}
+	if !strings.Contains(Text(n), `<!channel>*x*\u000A`) {
+		t.Errorf("caller not shown visibly in the text:\n%s", Text(n))
+	}
+}
