@@ -4,15 +4,19 @@
 // response after the server has already applied the request. Every other request passes
 // through untouched, so the client and the server both stay real.
 //
-// Point the client's BaseEndpoint at Proxy.URL. Requests are matched by the operation of
-// their X-Amz-Target header (the JSON protocols: DynamoDB, SQS): "Scan" matches
-// "DynamoDB_20120810.Scan".
+// Point the client's BaseEndpoint at Proxy.URL. Requests are matched by their operation: the
+// X-Amz-Target header of the JSON protocols (DynamoDB, SQS): "Scan" matches
+// "DynamoDB_20120810.Scan"; or the Action of the query protocol's form body (SNS, which
+// aws-sdk-go-v2/service/sns still speaks): "PublishBatch" matches "Action=PublishBatch&...".
+// A fault is answered in the protocol of the request it answers: a JSON error to a JSON
+// request, the query protocol's XML ErrorResponse to a query request.
 package faultproxy
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"hash/crc32"
 	"io"
 	"net/http"
@@ -26,12 +30,17 @@ import (
 	"time"
 )
 
+// maxQueryBody bounds how much of a query-protocol body Operation reads to find its Action: an
+// SNS PublishBatch is at most 256 KiB of messages, form-encoded.
+const maxQueryBody = 4 << 20
+
 // Fault is one injected answer.
 type Fault struct {
 	// Status is the HTTP status of the answer, e.g. 400 or 500.
 	Status int
 	// Type is the AWS error type, sent as the x-amzn-ErrorType header and as __type in the
-	// JSON body, e.g. "com.amazonaws.dynamodb.v20120810#ThrottlingException".
+	// JSON body, e.g. "com.amazonaws.dynamodb.v20120810#ThrottlingException". To a query
+	// request it is the error's Code (what follows any '#'), e.g. "Throttled".
 	Type string
 	// Message is the error's message in the body.
 	Message string
@@ -59,6 +68,24 @@ var (
 	}
 )
 
+// SNS's own fault answers, as SNS sends them over the query protocol.
+var (
+	// SNSThrottled is SNS refusing a request over the account's rate (ThrottledException):
+	// nothing was accepted, so a client may safely send it again.
+	SNSThrottled = Fault{
+		Status:  http.StatusTooManyRequests,
+		Type:    "Throttled",
+		Message: "Rate exceeded",
+	}
+	// SNSInternal is an SNS server error (InternalErrorException). With AfterForward it is the
+	// answer lost after SNS accepted the request.
+	SNSInternal = Fault{
+		Status:  http.StatusInternalServerError,
+		Type:    "InternalError",
+		Message: "Internal error",
+	}
+)
+
 // Proxy is a running fault-injecting proxy. Create it with New. It is safe for concurrent use.
 type Proxy struct {
 	// URL is the proxy's base URL: the endpoint to give the client.
@@ -75,8 +102,15 @@ type Proxy struct {
 	forwarding sync.Mutex
 }
 
-// faultKey carries the fault chosen for a request from ServeHTTP to ModifyResponse.
+// faultKey carries the fault chosen for a request from ServeHTTP to ModifyResponse, as a
+// chosen value.
 type faultKey struct{}
+
+// chosen is a fault and the protocol to answer it in.
+type chosen struct {
+	Fault
+	query bool
+}
 
 // New starts a proxy to target (e.g. the moto_server URL), closed when t ends.
 func New(t testing.TB, target string) *Proxy {
@@ -92,7 +126,7 @@ func New(t testing.TB, target string) *Proxy {
 			pr.Out.Host = pr.In.Host // a transparent proxy: the server sees the client's request
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			f, ok := resp.Request.Context().Value(faultKey{}).(Fault)
+			f, ok := resp.Request.Context().Value(faultKey{}).(chosen)
 			if !ok {
 				return nil
 			}
@@ -100,7 +134,7 @@ func New(t testing.TB, target string) *Proxy {
 			if !pause(resp.Request.Context(), f.Delay) {
 				return resp.Request.Context().Err()
 			}
-			status, header, body := f.answer()
+			status, header, body := f.answer(f.query)
 			resp.StatusCode, resp.Status = status, strconv.Itoa(status)+" "+http.StatusText(status)
 			resp.Header = header
 			resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -178,6 +212,7 @@ func (p *Proxy) Pending() int {
 // ServeHTTP answers the next queued fault for the request's operation, or forwards it.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := Operation(r)
+	query := r.Header.Get("X-Amz-Target") == "" && op != ""
 	f, ok, serial := p.take(op)
 	if serial && (!ok || f.AfterForward) {
 		p.forwarding.Lock()
@@ -187,7 +222,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		p.rp.ServeHTTP(w, r)
 	case f.AfterForward:
-		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), faultKey{}, f)))
+		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), faultKey{}, chosen{f, query})))
 	default:
 		// Read the request first, as a server does: only then does net/http watch the
 		// connection and end r's context when the client hangs up.
@@ -195,7 +230,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !pause(r.Context(), f.Delay) {
 			return // the client gave up: nobody to answer
 		}
-		status, header, body := f.answer()
+		status, header, body := f.answer(query)
 		for k, v := range header {
 			w.Header()[k] = v
 		}
@@ -221,15 +256,73 @@ func (p *Proxy) take(op string) (f Fault, ok, serial bool) {
 }
 
 // Operation is the request's operation name from its X-Amz-Target header ("Scan" of
-// "DynamoDB_20120810.Scan"), or "" when it has none.
+// "DynamoDB_20120810.Scan"), else the Action of a query-protocol form body ("PublishBatch" of
+// "Action=PublishBatch&..."), or "" when it has neither. Reading the form leaves r.Body as it
+// was, so the request can still be forwarded.
 func Operation(r *http.Request) string {
-	target := r.Header.Get("X-Amz-Target")
-	return target[strings.LastIndex(target, ".")+1:]
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		return target[strings.LastIndex(target, ".")+1:]
+	}
+	return queryAction(r)
 }
 
-// answer is the fault as the AWS JSON 1.0 protocol writes an error: the type in the header
+// queryAction is the Action of a form-encoded POST (the AWS query protocol), restoring the body.
+func queryAction(r *http.Request) string {
+	if r.Method != http.MethodPost || r.Body == nil ||
+		!strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return ""
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxQueryBody))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	if err != nil {
+		return ""
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return ""
+	}
+	return form.Get("Action")
+}
+
+// answer is the fault in the request's protocol: the query protocol's XML when query is set,
+// else the AWS JSON error.
+func (f Fault) answer(query bool) (int, http.Header, []byte) {
+	if query {
+		return f.queryAnswer()
+	}
+	return f.jsonAnswer()
+}
+
+// queryAnswer is the fault as the AWS query protocol writes an error (SNS, for one): an XML
+// ErrorResponse whose Error has Type Sender (4xx) or Receiver (5xx), the Code and the Message.
+func (f Fault) queryAnswer() (int, http.Header, []byte) {
+	type queryError struct {
+		Type    string `xml:"Type"`
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	who := "Sender"
+	if f.Status >= http.StatusInternalServerError {
+		who = "Receiver"
+	}
+	id := requestID()
+	body, _ := xml.Marshal(struct {
+		XMLName   xml.Name   `xml:"ErrorResponse"`
+		Error     queryError `xml:"Error"`
+		RequestID string     `xml:"RequestId"`
+	}{Error: queryError{who, f.Type[strings.LastIndex(f.Type, "#")+1:], f.Message}, RequestID: id})
+	h := http.Header{}
+	h.Set("Content-Type", "text/xml")
+	h.Set("X-Amzn-Requestid", id)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	return f.Status, h, body
+}
+
+func requestID() string { return "faultproxy-" + strconv.FormatInt(time.Now().UnixNano(), 36) }
+
+// jsonAnswer is the fault as the AWS JSON 1.0 protocol writes an error: the type in the header
 // and in the body, and the body's CRC32 as DynamoDB sends it (its client checks it).
-func (f Fault) answer() (int, http.Header, []byte) {
+func (f Fault) jsonAnswer() (int, http.Header, []byte) {
 	body, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
@@ -237,7 +330,7 @@ func (f Fault) answer() (int, http.Header, []byte) {
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-amz-json-1.0")
 	h.Set("X-Amzn-Errortype", f.Type)
-	h.Set("X-Amzn-Requestid", "faultproxy-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	h.Set("X-Amzn-Requestid", requestID())
 	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	return f.Status, h, body

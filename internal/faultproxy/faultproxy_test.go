@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/phonewatch/phonewatch/internal/faultproxy"
 	"github.com/phonewatch/phonewatch/internal/testenv"
@@ -236,5 +239,69 @@ func TestClear(t *testing.T) {
 	}
 	if p.Pending() != 0 || p.Injected() != 0 {
 		t.Errorf("Pending %d, Injected %d after Clear, want 0, 0", p.Pending(), p.Injected())
+	}
+}
+
+// The real SNS client (query protocol: a form body with Action, XML errors) in front of
+// moto_server: faults are matched by Action and read as SNS's own modeled errors, and a request
+// that passes through reaches moto whole, its form intact.
+func TestSNSClientSeesSNSErrors(t *testing.T) {
+	moto := testenv.MotoURL(t)
+	p := faultproxy.New(t, moto)
+	client := sns.New(sns.Options{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint:     aws.String(p.URL),
+		RetryMaxAttempts: 1,
+	})
+	name := "faultproxy-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+
+	p.Inject("CreateTopic", 1, faultproxy.SNSThrottled)
+	_, err := client.CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String(name)})
+	var throttled *snstypes.ThrottledException
+	if !errors.As(err, &throttled) {
+		t.Errorf("throttling fault: err = %v, want *types.ThrottledException", err)
+	}
+
+	lost := faultproxy.SNSInternal
+	lost.AfterForward = true
+	p.Inject("CreateTopic", 1, lost)
+	_, err = client.CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String(name)})
+	var internal *snstypes.InternalErrorException
+	if !errors.As(err, &internal) {
+		t.Errorf("5xx fault: err = %v, want *types.InternalErrorException", err)
+	}
+	// The lost answer's request was applied: moto has the topic, its name from the form body.
+	topics, err := client.ListTopics(t.Context(), &sns.ListTopicsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, tp := range topics.Topics {
+		found = found || strings.HasSuffix(aws.ToString(tp.TopicArn), ":"+name)
+	}
+	if !found {
+		t.Errorf("topic %s not created: the forwarded request lost its body", name)
+	}
+	if p.Calls("CreateTopic") != 2 || p.Calls("ListTopics") != 1 || p.Injected() != 2 {
+		t.Errorf("Calls(CreateTopic)=%d Calls(ListTopics)=%d Injected=%d, want 2, 1, 2",
+			p.Calls("CreateTopic"), p.Calls("ListTopics"), p.Injected())
+	}
+}
+
+// Operation reads a query request's Action and leaves its body for whoever reads it next.
+func TestOperationOfQueryRequest(t *testing.T) {
+	const form = "Action=PublishBatch&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3At&Version=2010-03-31"
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	if got := faultproxy.Operation(r); got != "PublishBatch" {
+		t.Errorf("Operation = %q, want PublishBatch", got)
+	}
+	if body, _ := io.ReadAll(r.Body); string(body) != form {
+		t.Errorf("body after Operation = %q, want it unchanged", body)
+	}
+	g := httptest.NewRequest(http.MethodGet, "/?Action=PublishBatch", nil)
+	if got := faultproxy.Operation(g); got != "" {
+		t.Errorf("Operation of a GET = %q, want none", got)
 	}
 }

@@ -60,10 +60,19 @@ type chatbotMetadata struct {
 // Every value that comes from Connect is markdown-escaped (see md), so that a message or a
 // description full of *, _, `, <!channel> or line breaks shows as written and cannot format,
 // mention or break the rest of the notification. Threads group all notifications of one number.
-func Chatbot(n status.Notification) ([]byte, error) {
+func Chatbot(n status.Notification) ([]byte, error) { return Renderer{}.Chatbot(n) }
+
+// Chatbot is n as an Amazon Q Developer custom notification (see the package-level Chatbot),
+// its times worded by r.
+func (r Renderer) Chatbot(n status.Notification) ([]byte, error) {
 	tag, num, rest := subjectParts(n)
 	// The emoji is ours and stays unescaped; the rest is printable ASCII, escaped all the same.
 	title := emoji(n.Event) + " *" + md(tag, 40) + "* " + md(strings.TrimSpace(num+" "+rest), maxTitle-100)
+	description := r.chatbotDescription(n)
+	if n.Event == status.EventTest {
+		title = emoji(n.Event) + " " + md(Subject(n), maxTitle-100)
+		description = r.testDescription(n)
+	}
 
 	msg := chatbotMessage{
 		Version: "1.0",
@@ -71,7 +80,7 @@ func Chatbot(n status.Notification) ([]byte, error) {
 		Content: chatbotContent{
 			TextType:    "client-markdown",
 			Title:       title,
-			Description: chatbotDescription(n),
+			Description: description,
 			Keywords:    keywords(n),
 		},
 		Metadata: chatbotMetadata{
@@ -82,7 +91,11 @@ func Chatbot(n status.Notification) ([]byte, error) {
 			AdditionalContext: additionalContext(n),
 		},
 	}
-	for _, s := range nextSteps(n) {
+	steps := r.nextSteps(n)
+	if n.Event == status.EventTest {
+		steps = []step{{"Nothing to do. If a member of this channel should get phonewatch's alerts, this is where they arrive.", ""}}
+	}
+	for _, s := range steps {
 		step := md(s.say, 600)
 		if s.cmd != "" {
 			step += " " + code(s.cmd, 1200)
@@ -96,13 +109,19 @@ func Chatbot(n status.Notification) ([]byte, error) {
 	return b, nil
 }
 
-// chatbotDescription is the body: the number, its status in Connect's words, the deadline and
-// how far to trust it, the IDs. Its parts are budgeted so that it never exceeds maxDescription.
-func chatbotDescription(n status.Notification) string {
+// chatbotDescription is the body: the deadline and how far to trust it first, then the number,
+// its status in Connect's words, the operation, the IDs. Its parts are budgeted so that it never
+// exceeds maxDescription.
+func (r Renderer) chatbotDescription(n status.Notification) string {
 	var lines []string
 	add := func(label, value string) { lines = append(lines, "*"+label+":* "+value) }
 
+	r.chatbotDeadline(add, n)
+
 	number := md(displayNumber(n.Number), 100)
+	if g := displayNumber(n.Number); g != n.Number.E164 && n.Number.E164 != "" {
+		number += " (" + md(n.Number.E164, 40) + ")"
+	}
 	if n.Number.Description != "" {
 		number += " — " + md(n.Number.Description, 1500)
 	}
@@ -112,36 +131,79 @@ func chatbotDescription(n status.Notification) string {
 		st += " — Connect says: " + md(n.StatusMessage, 2000)
 	}
 	add("Status", st)
-
-	deadline := n.RetryDeadline.UTC().Format(textTime)
-	switch n.Event {
-	case status.EventFailed, status.EventReminder, status.EventExpired:
-		if n.Event == status.EventReminder {
-			add("Reminder", "due "+human(n.Reminder)+" before the deadline")
+	if op := n.Operation; op != nil {
+		by := md(callerShort(op.By), 200)
+		add("Failed operation", md(op.Name, 60)+" by "+by+" at "+r.at(op.At)+" → "+code(op.TargetARN, 600))
+		if op.By != "" {
+			add("Caller", code(op.By, 600))
 		}
-		add("Retry deadline", deadline+" (*"+timeLeft(n.TimeLeft())+"* at the check)")
-		add("Deadline basis", md(string(n.Basis), 60)+" — "+basisShort(n))
-	case status.EventRecovered:
-		add("Was FAILED since", n.FailedSince.UTC().Format(textTime)+" (deadline was "+deadline+")")
-	case status.EventStuck:
-		add("IN_PROGRESS since", n.InProgressSince.UTC().Format(textTime)+
-			" ("+human(n.ObservedAt.Sub(n.InProgressSince))+" at the check)")
+	}
+	if n.Retries > 0 {
+		add("Failed retries", fmt.Sprintf("%d (the retry failed too)", n.Retries))
 	}
 	add("Phone number ID", code(n.Number.ID, 300))
 	if n.Number.TargetARN != "" {
 		add("Target", code(n.Number.TargetARN, 600))
 	}
-	add("Checked at", n.ObservedAt.UTC().Format(textTime))
+	if account, region := accountRegion(n.Number); account != "" {
+		add("Account", md(account, 40)+" *Region:* "+md(region, 40))
+	}
+	add("Checked at", r.at(n.ObservedAt))
 	return strings.Join(lines, "\n")
 }
 
+// chatbotDeadline adds the deadline lines of n, per event.
+func (r Renderer) chatbotDeadline(add func(label, value string), n status.Notification) {
+	deadline := r.at(n.RetryDeadline)
+	switch n.Event {
+	case status.EventExpired:
+		if n.Status == status.NotFound {
+			if n.Release != nil {
+				add("Released", "by "+md(callerShort(n.Release.By), 200)+" at "+r.at(n.Release.At))
+			}
+			if !n.LastFailedAt.IsZero() {
+				add("Last seen FAILED", r.at(n.LastFailedAt))
+			}
+			add("Retry deadline was", deadline)
+			return
+		}
+		fallthrough
+	case status.EventFailed, status.EventReminder:
+		left := timeLeft(n.TimeLeft())
+		if n.Basis == status.BasisFirstObservation && n.TimeLeft() > 0 {
+			left = "at most " + left
+		}
+		add("Retry deadline", deadline+" (*"+left+"* at the check)")
+		if n.Event == status.EventReminder {
+			add("Reminder", "due "+formatOffset(n.Reminder)+" before the deadline")
+		}
+		add("Deadline basis", md(string(n.Basis), 60)+" — "+r.basisShort(n))
+	case status.EventRecovered:
+		add("Was FAILED since", r.at(n.FailedSince)+" (deadline was "+deadline+")")
+	case status.EventStuck:
+		add("IN_PROGRESS since", r.at(n.InProgressSince)+
+			" ("+human(n.ObservedAt.Sub(n.InProgressSince))+" at the check)")
+	}
+}
+
 // basisShort is basisExplained in one line, for chat.
-func basisShort(n status.Notification) string {
-	failed := n.FailedSince.UTC().Format(textTime)
+func (r Renderer) basisShort(n status.Notification) string {
+	failed := r.at(n.FailedSince)
+	latest := ""
+	if !n.LatestRelease.IsZero() {
+		latest = " Latest possible release: " + r.at(n.LatestRelease) + "."
+	}
 	switch n.Basis {
 	case status.BasisTransition:
-		return "seen not FAILED at an earlier check and FAILED at " + failed +
-			": this is the earliest Connect may release it."
+		if n.FailedAfter.IsZero() {
+			return "seen not FAILED at an earlier check and FAILED at " + failed +
+				": this is the earliest Connect may release it." + latest
+		}
+		gap := human(n.FailedSince.Sub(n.FailedAfter))
+		return "not FAILED at " + r.at(n.FailedAfter) + ", FAILED at " + failed + ": the failure came in these " +
+			gap + "; this is the earliest Connect may release it, the real deadline at most " + gap + " later." + latest
+	case status.BasisOperation:
+		return "the failed call's time plus the retry window: never later than the real one." + latest
 	case status.BasisFirstObservation:
 		return "first seen FAILED at " + failed +
 			"; it may have failed earlier, so the real deadline may be *earlier* than this upper bound."
@@ -162,6 +224,8 @@ func emoji(e status.Event) string {
 		return ":white_check_mark:"
 	case status.EventStuck:
 		return ":hourglass_flowing_sand:"
+	case status.EventTest:
+		return ":wave:"
 	default:
 		return ":information_source:"
 	}
@@ -190,7 +254,11 @@ func threadID(num status.Number) string {
 // describe command), as plain values: they are not rendered as markdown.
 func additionalContext(n status.Notification) map[string]string {
 	c := map[string]string{}
+	account, region := accountRegion(n.Number)
 	for k, v := range map[string]string{
+		"notificationId": n.ID,
+		"account":        account,
+		"region":         region,
 		"phoneNumberId":  n.Number.ID,
 		"phoneNumber":    n.Number.E164,
 		"phoneNumberArn": n.Number.ARN,

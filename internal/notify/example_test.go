@@ -8,8 +8,8 @@ import (
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-// A FAILED claim seen at 05:40, after a check at 05:35 that saw the number CLAIMED: the deadline
-// is that check plus one day, and the subject says so in one ASCII line.
+// A FAILED claim seen at 05:40, after a check at 05:35 that saw the number IN_PROGRESS: the
+// deadline is that check plus one day, and the subject says so in one ASCII line.
 func ExampleSubject() {
 	seen := time.Date(2026, 11, 26, 5, 40, 0, 0, time.UTC)
 	n := status.Notification{
@@ -21,12 +21,14 @@ func ExampleSubject() {
 		FailedSince:   seen,
 		RetryDeadline: time.Date(2026, 11, 27, 5, 35, 0, 0, time.UTC),
 		Basis:         status.BasisTransition,
+		Failure:       status.FailureClaim,
+		ID:            "3f0c-failed",
 	}
 	fmt.Println(notify.Subject(n))
 	fmt.Println(notify.Attributes(n))
 	// Output:
 	// [FAILED] +1 800 555 0100 claim failed - retry before 2026-11-27 05:35 UTC
-	// map[countryCode:US event:FAILED numberType:TOLL_FREE status:FAILED]
+	// map[countryCode:US event:FAILED notificationId:3f0c-failed numberType:TOLL_FREE status:FAILED]
 }
 
 // A vanished number: the machine JSON says NOT_FOUND, and keeps the episode's deadline.

@@ -22,6 +22,16 @@ const SchemaVersion = "1"
 //
 // status is the status seen at observedAt: Connect's CLAIMED, IN_PROGRESS or FAILED, or
 // NOT_FOUND when Connect answered ResourceNotFoundException (an EXPIRED for a vanished number).
+//
+// Additive fields of the same schema version, each present only when it applies:
+// notificationId (the same on a repeat: drop a message whose ID you have seen); account and
+// region (from the phone number's ARN); failure ("claim", "update" or "claim-or-update") and
+// retries (failed retries in the chain, when any) for the FAILED episode events; failedAfter
+// (basis transition: the last check that saw it not FAILED); latestRelease (when the deadline
+// is a lower bound: the latest the number can be released); reminderOffset on REMINDER, as
+// REMINDERS writes it ("6h"); operation, the call that failed, when known; lastFailedAt and
+// release for an EXPIRED of a number that is gone. A TEST notification has event TEST, its
+// notificationId, and the topic's account and Region.
 type MachineMessage struct {
 	SchemaVersion   string `json:"schemaVersion"`
 	Event           string `json:"event"`
@@ -39,6 +49,34 @@ type MachineMessage struct {
 	DeadlineBasis   string `json:"deadlineBasis,omitempty"`
 	InProgressSince string `json:"inProgressSince,omitempty"`
 	ObservedAt      string `json:"observedAt"`
+
+	NotificationID string            `json:"notificationId,omitempty"`
+	Account        string            `json:"account,omitempty"`
+	Region         string            `json:"region,omitempty"`
+	Failure        string            `json:"failure,omitempty"`
+	Retries        int               `json:"retries,omitempty"`
+	FailedAfter    string            `json:"failedAfter,omitempty"`
+	LatestRelease  string            `json:"latestRelease,omitempty"`
+	ReminderOffset string            `json:"reminderOffset,omitempty"`
+	Operation      *MachineOperation `json:"operation,omitempty"`
+	LastFailedAt   string            `json:"lastFailedAt,omitempty"`
+	Release        *MachineOperation `json:"release,omitempty"`
+}
+
+// MachineOperation is a Connect phone-number call from CloudTrail in the machine JSON.
+type MachineOperation struct {
+	Name      string `json:"name"`
+	At        string `json:"at"`
+	By        string `json:"by,omitempty"`
+	TargetARN string `json:"targetArn,omitempty"`
+	EventID   string `json:"eventId"`
+}
+
+func machineOperation(op *status.Operation) *MachineOperation {
+	if op == nil {
+		return nil
+	}
+	return &MachineOperation{Name: op.Name, At: rfc3339(op.At), By: op.By, TargetARN: op.TargetARN, EventID: op.EventID}
 }
 
 // newMachineMessage fills a MachineMessage from n; values are as Connect gave them (JSON
@@ -57,16 +95,41 @@ func newMachineMessage(n status.Notification) MachineMessage {
 		Status:         string(n.Status),
 		StatusMessage:  n.StatusMessage,
 		ObservedAt:     rfc3339(n.ObservedAt),
+		NotificationID: n.ID,
 	}
+	m.Account, m.Region = accountRegion(n.Number)
 	switch n.Event {
 	case status.EventFailed, status.EventReminder, status.EventExpired, status.EventRecovered:
-		m.FailedSince = rfc3339(n.FailedSince)
-		m.RetryDeadline = rfc3339(n.RetryDeadline)
-		m.DeadlineBasis = string(n.Basis)
+		m.episode(n)
 	case status.EventStuck:
 		m.InProgressSince = rfc3339(n.InProgressSince)
 	}
 	return m
+}
+
+// episode fills the FAILED episode's fields.
+func (m *MachineMessage) episode(n status.Notification) {
+	m.FailedSince = rfc3339(n.FailedSince)
+	m.RetryDeadline = rfc3339(n.RetryDeadline)
+	m.DeadlineBasis = string(n.Basis)
+	m.Failure = string(n.Failure)
+	m.Retries = max(n.Retries, 0)
+	m.Operation = machineOperation(n.Operation)
+	if n.Basis == status.BasisTransition && !n.FailedAfter.IsZero() {
+		m.FailedAfter = rfc3339(n.FailedAfter)
+	}
+	if !n.LatestRelease.IsZero() {
+		m.LatestRelease = rfc3339(n.LatestRelease)
+	}
+	if n.Event == status.EventReminder && n.Reminder > 0 {
+		m.ReminderOffset = formatOffset(n.Reminder)
+	}
+	if n.Event == status.EventExpired && n.Status == status.NotFound {
+		if !n.LastFailedAt.IsZero() {
+			m.LastFailedAt = rfc3339(n.LastFailedAt)
+		}
+		m.Release = machineOperation(n.Release)
+	}
 }
 
 // Machine is n as machine JSON (see MachineMessage), compact, one line.

@@ -7,7 +7,6 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -29,13 +28,13 @@ const (
 	textTime    = "2006-01-02 15:04:05 UTC"
 )
 
-// nanp is a North American Numbering Plan number in E.164: +1 and ten digits.
-var nanp = regexp.MustCompile(`^\+1[0-9]{10}$`)
-
 // Subject is the SNS Subject (and email subject line): the event and the number, then what
 // matters most about it. It is only printable ASCII, at most MaxSubjectLen characters, one line,
 // whatever the notification holds; when too long, only the part after the number is shortened.
 func Subject(n status.Notification) string {
+	if n.Event == status.EventTest {
+		return testSubject(n)
+	}
 	tag, num, rest := subjectParts(n)
 	head := "[" + tag + "] " + num
 	if rest == "" {
@@ -83,35 +82,40 @@ func subjectNumber(n status.Notification) string {
 	return num
 }
 
-// displayNumber is the number grouped for reading, or its ID when the E.164 string is missing.
-func displayNumber(num status.Number) string {
-	e := num.E164
-	if nanp.MatchString(e) {
-		return fmt.Sprintf("+1 %s %s %s", e[2:5], e[5:8], e[8:])
-	}
-	if e == "" {
-		return num.ID
-	}
-	return e
-}
-
-// subjectRest is what the subject says after the number, per event.
+// subjectRest is what the subject says after the number, per event: what failed, and the
+// deadline ("by ... at most" when it is an upper bound: first sight of FAILED).
 func subjectRest(n status.Notification) string {
 	deadline := n.RetryDeadline.UTC().Format(subjectTime)
 	left := n.TimeLeft()
+	upper := n.Basis == status.BasisFirstObservation
 	switch n.Event {
 	case status.EventFailed:
-		if left <= 0 {
-			return "claim failed - retry deadline " + deadline + " may be past"
+		what := failed(n)
+		if n.Retries > 0 {
+			what += " again"
 		}
-		return "claim failed - retry before " + deadline
+		switch {
+		case left <= 0:
+			return what + " - retry deadline " + deadline + " may be past"
+		case upper:
+			return what + " - retry by " + deadline + " at most"
+		default:
+			return what + " - retry before " + deadline
+		}
 	case status.EventReminder:
-		if left <= 0 {
+		switch {
+		case left <= 0:
 			return "still FAILED - retry deadline " + deadline + " passed"
+		case upper:
+			return fmt.Sprintf("still FAILED - %s left at most (by %s)", human(left), deadline)
+		default:
+			return fmt.Sprintf("still FAILED - %s left to retry (before %s)", human(left), deadline)
 		}
-		return fmt.Sprintf("still FAILED - %s left to retry (before %s)", human(left), deadline)
 	case status.EventExpired:
 		if n.Status == status.NotFound {
+			if n.Release != nil {
+				return "released by " + callerShort(n.Release.By) + " at " + n.Release.At.UTC().Format(subjectTime)
+			}
 			return "gone from Connect - number presumably released"
 		}
 		return "retry window over - number presumably released"
@@ -213,15 +217,17 @@ func writeRuneEscape(b *strings.Builder, r rune) {
 }
 
 // Attributes are the SNS message attributes (all of type String) that filter policies match:
-// event, status, countryCode and numberType. An attribute whose value is empty is left out,
-// since SNS rejects an empty String value; values are reduced to printable characters.
+// event, status, countryCode and numberType, plus notificationId, so that a consumer can drop
+// a repeat without parsing the message. An attribute whose value is empty is left out, since
+// SNS rejects an empty String value; values are reduced to printable characters.
 func Attributes(n status.Notification) map[string]string {
-	a := make(map[string]string, 4)
+	a := make(map[string]string, 5)
 	for k, v := range map[string]string{
-		"event":       string(n.Event),
-		"status":      string(n.Status),
-		"countryCode": n.Number.CountryCode,
-		"numberType":  n.Number.Type,
+		"event":          string(n.Event),
+		"status":         string(n.Status),
+		"countryCode":    n.Number.CountryCode,
+		"numberType":     n.Number.Type,
+		"notificationId": n.ID,
 	} {
 		if v = attributeValue(v); v != "" {
 			a[k] = v
@@ -248,16 +254,19 @@ func attributeValue(v string) string {
 // are delivery protocols. People get plain text (default, email), programs the machine JSON
 // (sqs, lambda, email-json, firehose), and Amazon Q Developer in chat applications, which
 // subscribes over https, its custom notification.
-func Message(n status.Notification) (string, error) {
+func Message(n status.Notification) (string, error) { return Renderer{}.Message(n) }
+
+// Message is the SNS message body of n (see the package-level Message), worded by r.
+func (r Renderer) Message(n status.Notification) (string, error) {
 	machine, err := Machine(n)
 	if err != nil {
 		return "", err
 	}
-	chat, err := Chatbot(n)
+	chat, err := r.Chatbot(n)
 	if err != nil {
 		return "", err
 	}
-	text := Text(n)
+	text := r.Text(n)
 	body, err := marshal(map[string]string{
 		"default":    text,
 		"email":      text,

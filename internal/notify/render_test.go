@@ -49,10 +49,44 @@ var london = status.Number{
 	TargetARN:   "arn:aws:connect:eu-west-2:123456789012:traffic-distribution-group/22222222-3333-4444-5555-666666666666",
 }
 
-// goldenCases are the examples a reviewer reads in testdata: one per event and deadline basis.
+// updateOp is an UpdatePhoneNumber call that CloudTrail recorded, run by an assumed role.
+var updateOp = &status.Operation{
+	Name: status.OpUpdate, At: at("2026-11-26T05:37:12Z"),
+	By:        "arn:aws:sts::123456789012:assumed-role/ConnectAdmin/alice@example.com",
+	TargetARN: "arn:aws:connect:us-east-1:123456789012:instance/99999999-8888-7777-6666-555555555555",
+	EventID:   "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+}
+
+// claimOp is a ClaimPhoneNumber call run by an IAM user.
+var claimOp = &status.Operation{
+	Name: status.OpClaim, At: at("2026-11-26T07:02:00Z"),
+	By:        "arn:aws:iam::123456789012:user/deploy-bot",
+	TargetARN: tollFree.TargetARN,
+	EventID:   "1a2b3c4d-0000-4000-8000-000000000001",
+}
+
+// releaseOp is the ReleasePhoneNumber call behind a number that is gone.
+var releaseOp = &status.Operation{
+	Name: status.OpRelease, At: at("2026-11-27T06:10:00Z"),
+	By:      "arn:aws:sts::123456789012:assumed-role/ConnectAdmin/bob",
+	EventID: "2b3c4d5e-0000-4000-8000-000000000002",
+}
+
+// paris is the display zone of the golden case rendered with local time.
+var paris = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// goldenCases are the examples a reviewer reads in testdata: one per event, deadline basis and
+// kind of failure. loc, when set, is the display zone (Renderer.Location).
 var goldenCases = []struct {
 	name string
 	n    status.Notification
+	loc  *time.Location
 }{
 	{"failed-transition", status.Notification{
 		Event: status.EventFailed, Number: tollFree, Status: status.Failed,
@@ -60,44 +94,90 @@ var goldenCases = []struct {
 		ObservedAt:    at("2026-11-26T05:40:00Z"),
 		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
 		Basis: status.BasisTransition, FailedAfter: at("2026-11-26T05:35:00Z"),
-	}},
+		LatestRelease: at("2026-11-27T05:40:00Z"), Failure: status.FailureUpdate,
+		ID: "n-7f1b2c3d-failed-1",
+	}, nil},
 	{"failed-first-observation", status.Notification{
 		Event: status.EventFailed, Number: london, Status: status.Failed,
 		StatusMessage: "Claim failed: number *unavailable* in [eu-west-2] <!channel>\nsee `docs` & retry",
 		ObservedAt:    at("2026-11-26T05:40:00Z"),
 		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:40:00Z"),
-		Basis: status.BasisFirstObservation,
-	}},
+		Basis: status.BasisFirstObservation, Failure: status.FailureUnknown,
+		ID: "n-0a9b8c7d-failed-1",
+	}, nil},
+	{"failed-operation", status.Notification{
+		Event: status.EventFailed, Number: tollFree, Status: status.Failed,
+		StatusMessage: "The phone number could not be updated: the target has reached its limit.",
+		ObservedAt:    at("2026-11-26T05:40:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:37:12Z"),
+		Basis: status.BasisOperation, Operation: updateOp, Failure: status.FailureUpdate,
+		LatestRelease: at("2026-11-27T05:40:00Z"), ID: "n-7f1b2c3d-failed-op",
+	}, nil},
+	{"failed-claim-retry-local-time", status.Notification{
+		Event: status.EventFailed, Number: tollFree, Status: status.Failed,
+		StatusMessage: "The phone number could not be claimed. Retry the request.",
+		ObservedAt:    at("2026-11-26T07:10:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
+		Basis: status.BasisTransition, FailedAfter: at("2026-11-26T05:35:00Z"),
+		LatestRelease: at("2026-11-27T05:40:00Z"), Failure: status.FailureClaim, Retries: 2,
+		Operation: claimOp, ID: "n-7f1b2c3d-failed-3",
+	}, paris},
 	{"reminder", status.Notification{
 		Event: status.EventReminder, Number: tollFree, Status: status.Failed,
 		StatusMessage: "The phone number could not be claimed. Retry the request.",
 		ObservedAt:    at("2026-11-27T04:35:00Z"),
 		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
-		Basis: status.BasisTransition, Reminder: time.Hour,
-	}},
+		Basis: status.BasisTransition, FailedAfter: at("2026-11-26T03:05:00Z"), Reminder: time.Hour,
+		LatestRelease: at("2026-11-27T05:40:00Z"), Failure: status.FailureUpdate, ID: "n-7f1b2c3d-reminder-1h",
+	}, nil},
 	{"expired-still-failed", status.Notification{
 		Event: status.EventExpired, Number: tollFree, Status: status.Failed,
 		StatusMessage: "The phone number could not be claimed. Retry the request.",
 		ObservedAt:    at("2026-11-27T05:40:00Z"),
 		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
-		Basis: status.BasisTransition,
-	}},
+		Basis: status.BasisTransition, FailedAfter: at("2026-11-26T05:35:00Z"),
+		Failure: status.FailureClaim, ID: "n-7f1b2c3d-expired",
+	}, nil},
 	{"expired-gone", status.Notification{
 		Event: status.EventExpired, Number: tollFree, Status: status.NotFound,
 		ObservedAt:  at("2026-11-27T08:35:00Z"),
 		FailedSince: at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
-		Basis: status.BasisTransition,
-	}},
+		Basis: status.BasisTransition, LastFailedAt: at("2026-11-27T05:30:00Z"),
+		Failure: status.FailureUpdate, ID: "n-7f1b2c3d-expired-gone",
+	}, nil},
+	{"expired-released", status.Notification{
+		Event: status.EventExpired, Number: tollFree, Status: status.NotFound,
+		ObservedAt:  at("2026-11-27T06:20:00Z"),
+		FailedSince: at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
+		Basis: status.BasisTransition, LastFailedAt: at("2026-11-27T06:00:00Z"),
+		Failure: status.FailureUpdate, Release: releaseOp, ID: "n-7f1b2c3d-expired-released",
+	}, nil},
 	{"recovered", status.Notification{
 		Event: status.EventRecovered, Number: tollFree, Status: status.Claimed,
 		ObservedAt:  at("2026-11-26T09:10:00Z"),
 		FailedSince: at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
-		Basis: status.BasisTransition,
-	}},
+		Basis: status.BasisTransition, Failure: status.FailureUpdate, ID: "n-7f1b2c3d-recovered",
+	}, nil},
 	{"stuck", status.Notification{
 		Event: status.EventStuck, Number: tollFree, Status: status.InProgress,
 		ObservedAt: at("2026-11-26T05:45:00Z"), InProgressSince: at("2026-11-26T05:00:00Z"),
-	}},
+		ID: "n-7f1b2c3d-stuck",
+	}, nil},
+	{"test", func() status.Notification {
+		n := TestNotification("arn:aws:sns:eu-central-1:123456789012:phonewatch", at("2026-11-26T10:00:00Z"))
+		n.ID = "test-20261126T100000Z-0123456789abcdef" // fixed for the golden file
+		return n
+	}(), nil},
+}
+
+// golden returns the golden case called name.
+func golden(name string) status.Notification {
+	for _, c := range goldenCases {
+		if c.name == name {
+			return c.n
+		}
+	}
+	panic("no golden case " + name)
 }
 
 // TestGolden renders every golden case in every form and compares with testdata/<case>.golden
@@ -106,11 +186,12 @@ var goldenCases = []struct {
 func TestGolden(t *testing.T) {
 	for _, c := range goldenCases {
 		t.Run(c.name, func(t *testing.T) {
+			r := Renderer{Location: c.loc}
 			machine, err := Machine(c.n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			chat, err := Chatbot(c.n)
+			chat, err := r.Chatbot(c.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +202,7 @@ func TestGolden(t *testing.T) {
 			}
 			var got strings.Builder
 			got.WriteString("==== subject ====\n" + Subject(c.n) + "\n")
-			got.WriteString("==== text (SNS keys default, email) ====\n" + Text(c.n))
+			got.WriteString("==== text (SNS keys default, email) ====\n" + r.Text(c.n))
 			got.WriteString("==== machine JSON (keys sqs, lambda, email-json, firehose; sent compact) ====\n" + indent(t, machine))
 			got.WriteString("==== chatbot JSON (key https; sent compact) ====\n" + indent(t, chat))
 
@@ -156,7 +237,8 @@ func indent(t *testing.T, b []byte) string {
 func TestMessageEnvelope(t *testing.T) {
 	for _, c := range goldenCases {
 		t.Run(c.name, func(t *testing.T) {
-			body, err := Message(c.n)
+			r := Renderer{Location: c.loc}
+			body, err := r.Message(c.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,9 +247,9 @@ func TestMessageEnvelope(t *testing.T) {
 				t.Fatalf("message is not a JSON object of strings: %v", err)
 			}
 			machine, _ := Machine(c.n)
-			chat, _ := Chatbot(c.n)
+			chat, _ := r.Chatbot(c.n)
 			want := map[string]string{
-				"default": Text(c.n), "email": Text(c.n),
+				"default": r.Text(c.n), "email": r.Text(c.n),
 				"sqs": string(machine), "lambda": string(machine), "email-json": string(machine), "firehose": string(machine),
 				"https": string(chat),
 			}
@@ -262,7 +344,7 @@ func TestSubject(t *testing.T) {
 		Event: status.EventFailed, Status: status.Failed, Number: tollFree,
 		ObservedAt:    at("2026-11-26T05:40:00Z"),
 		FailedSince:   at("2026-11-26T05:40:00Z"),
-		RetryDeadline: at("2026-11-27T05:35:00Z"), Basis: status.BasisTransition,
+		RetryDeadline: at("2026-11-27T05:35:00Z"), Basis: status.BasisTransition, Failure: status.FailureClaim,
 	}
 	with := func(f func(*status.Notification)) status.Notification { n := base; f(&n); return n }
 	long := strings.Repeat("ü\n\x00*", 5000)
@@ -274,7 +356,27 @@ func TestSubject(t *testing.T) {
 	}{
 		{"failed NANP", base, "[FAILED] +1 800 555 0100 claim failed - retry before 2026-11-27 05:35 UTC", nil},
 		{"failed other country", with(func(n *status.Notification) { n.Number.E164 = "+442071838750" }),
-			"[FAILED] +442071838750 claim failed - retry before 2026-11-27 05:35 UTC", nil},
+			"[FAILED] +44 20 7183 8750 claim failed - retry before 2026-11-27 05:35 UTC", nil},
+		{"update failed", with(func(n *status.Notification) { n.Failure = status.FailureUpdate }),
+			"[FAILED] +1 800 555 0100 update failed - retry before 2026-11-27 05:35 UTC", nil},
+		{"first observation: claim or update, at most", with(func(n *status.Notification) {
+			n.Failure, n.Basis, n.RetryDeadline = status.FailureUnknown, status.BasisFirstObservation, at("2026-11-27T05:40:00Z")
+		}), "[FAILED] +1 800 555 0100 claim or update failed - retry by 2026-11-27 05:40 UTC at most", nil},
+		{"empty failure is claim or update", with(func(n *status.Notification) { n.Failure = "" }),
+			"[FAILED] +1 800 555 0100 claim or update failed - retry before 2026-11-27 05:35 UTC", nil},
+		{"a failed retry", with(func(n *status.Notification) { n.Failure, n.Retries = status.FailureUpdate, 1 }),
+			"[FAILED] +1 800 555 0100 update failed again - retry before 2026-11-27 05:35 UTC", nil},
+		{"reminder first observation", with(func(n *status.Notification) {
+			n.Event, n.ObservedAt, n.Basis = status.EventReminder, at("2026-11-26T23:35:00Z"), status.BasisFirstObservation
+		}), "[REMINDER] +1 800 555 0100 still FAILED - 6h left at most (by 2026-11-27 05:35 UTC)", nil},
+		{"released", with(func(n *status.Notification) {
+			n.Event, n.Status, n.Release = status.EventExpired, status.NotFound, releaseOp
+		}), "[EXPIRED] +1 800 555 0100 released by bob at 2026-11-27 06:10 UTC", nil},
+		{"test", TestNotification("arn:aws:sns:eu-central-1:123456789012:phonewatch", at("2026-11-26T10:00:00Z")),
+			"[TEST] phonewatch test notification from 123456789012 eu-central-1", nil},
+		{"longest real subject fits", with(func(n *status.Notification) {
+			n.Number.E164, n.Failure, n.Retries, n.Basis = "+886912345678901", status.FailureUnknown, 3, status.BasisFirstObservation
+		}), "[FAILED] +886 9123 4567 8901 claim or update failed again - retry by 2026-11-27 05:35 UTC at most", nil},
 		{"failed past deadline", with(func(n *status.Notification) { n.ObservedAt = at("2026-11-28T00:00:00Z") }),
 			"[FAILED] +1 800 555 0100 claim failed - retry deadline 2026-11-27 05:35 UTC may be past", nil},
 		{"no E.164 uses the ID", with(func(n *status.Notification) { n.Number.E164 = "" }),
@@ -388,17 +490,46 @@ func TestTextWording(t *testing.T) {
 			[]string{`Description:       ok\xFF`}, nil, ""},
 		{"unsafe ID is quoted for the shell", with(func(n *status.Notification) { n.Number.ID = "id; rm -rf ~ 'x'" }),
 			[]string{`--phone-number-id 'id; rm -rf ~ '\''x'\'''`}, nil, ""},
-		{"traffic distribution group number is named by ARN", goldenCases[1].n,
+		{"traffic distribution group number is named by ARN", golden("failed-first-observation"),
 			[]string{"--phone-number-id arn:aws:connect:eu-west-2:123456789012:phone-number/0a9b8c7d-6e5f-4d3c-2b1a-00ff00ff00ff --target-arn arn:aws:connect:eu-west-2:123456789012:traffic-distribution-group/22222222-3333-4444-5555-666666666666 --region eu-west-2"},
 			nil, ""},
 		{"missing target has a placeholder", with(func(n *status.Notification) { n.Number.TargetARN = "" }),
 			[]string{"--target-arn <instance-or-traffic-distribution-group-arn>", "Target:            (none)"}, nil, ""},
-		{"reminder names its offset", goldenCases[2].n, []string{"due 1h before the deadline", "1h left to retry"}, nil, ""},
-		{"stuck gives since and age", goldenCases[6].n,
+		{"reminder names its offset", golden("reminder"), []string{"due 1h before the deadline", "1h left to retry"}, nil, ""},
+		{"stuck gives since and age", golden("stuck"),
 			[]string{"IN_PROGRESS since: 2026-11-26 05:00:00 UTC", "Age:               45m at the check"}, nil, ""},
-		{"recovered needs nothing", goldenCases[5].n, []string{"Nothing to do", "CLAIMED again"}, []string{"update-phone-number"}, ""},
-		{"gone says why", goldenCases[4].n, []string{"NOT_FOUND", "ResourceNotFoundException", "describe-phone-number"},
-			[]string{"update-phone-number"}, ""},
+		{"recovered needs nothing", golden("recovered"), []string{"Nothing to do", "CLAIMED again"}, []string{"update-phone-number"}, ""},
+		{"gone says why and what to do now, with no time left", golden("expired-gone"),
+			[]string{"NOT_FOUND", "ResourceNotFoundException", "describe-phone-number", "Last seen FAILED:  2026-11-27 05:30:00 UTC",
+				"presumably released", "search-available-phone-numbers", "aws connect claim-phone-number --target-arn"},
+			[]string{"update-phone-number", "left at the check", "passed"}, ""},
+		{"released names who and when", golden("expired-released"),
+			[]string{"released by bob at 2026-11-27 06:10:00 UTC", "arn:aws:sts::123456789012:assumed-role/ConnectAdmin/bob (role ConnectAdmin, session bob)"},
+			[]string{"presumably", "left at the check", "describe-phone-number"}, ""},
+		{"update failed: update retry, and honest about the window", golden("failed-transition"),
+			[]string{"The update of Amazon Connect phone number", "aws connect update-phone-number --phone-number-id",
+				"documents the one-day release for a failed claim; for a failed update it documents none"},
+			[]string{"claim-phone-number", "claim failed"}, ""},
+		{"transition states the actual interval, never one check interval", with(func(n *status.Notification) {
+			n.FailedAfter = at("2026-11-26T02:10:00Z")
+		}), []string{"not FAILED at 2026-11-26 02:10:00 UTC and FAILED at 2026-11-26 05:40:00 UTC: the failure came in these 3h 30m",
+			"the real deadline is at most 3h 30m later"}, []string{"check interval"}, ""},
+		{"claim failed: claim retry with the E.164 number", with(func(n *status.Notification) { n.Failure = status.FailureClaim }),
+			[]string{"The claim of Amazon Connect", "aws connect claim-phone-number --target-arn arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-3333-4444-555555555555 --phone-number +18005550100 --region us-east-1"},
+			[]string{"update-phone-number", "documents none"}, ""},
+		{"unknown failure: both commands", golden("failed-first-observation"),
+			[]string{"claim or update", "update-phone-number --phone-number-id", "claim-phone-number --target-arn", "--phone-number +442071838750"}, nil, ""},
+		{"operation: which, who, when, where, and the latest release", golden("failed-operation"),
+			[]string{"Failed operation:  UpdatePhoneNumber at 2026-11-26 05:37:12 UTC (CloudTrail event 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0)",
+				"arn:aws:sts::123456789012:assumed-role/ConnectAdmin/alice@example.com (role ConnectAdmin, session alice@example.com)",
+				"to target:       arn:aws:connect:us-east-1:123456789012:instance/99999999-8888-7777-6666-555555555555",
+				"Latest release:    2026-11-27 05:40:00 UTC",
+				"--target-arn arn:aws:connect:us-east-1:123456789012:instance/99999999-8888-7777-6666-555555555555"}, nil, ""},
+		{"failed retries are counted", golden("failed-claim-retry-local-time"),
+			[]string{"The retry failed too (2 failed retries since the first failure).", "Failed retries:    2", "IAM user deploy-bot"}, nil, ""},
+		{"account and Region", failed, []string{"Account, Region:   123456789012, us-east-1"}, nil, ""},
+		{"number grouped, E.164 beside it", golden("failed-first-observation"),
+			[]string{"phone number +44 20 7183 8750 FAILED", "Phone number:      +44 20 7183 8750 (E.164 +442071838750)"}, nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			text := Text(c.n)
@@ -522,11 +653,13 @@ func TestMdBudget(t *testing.T) {
 	}
 }
 
-// TestAttributes: the four filter attributes, empty ones left out (SNS rejects them).
+// TestAttributes: the four filter attributes and notificationId, empty ones left out (SNS
+// rejects them).
 func TestAttributes(t *testing.T) {
 	n := goldenCases[0].n
 	got := Attributes(n)
-	want := map[string]string{"event": "FAILED", "status": "FAILED", "countryCode": "US", "numberType": "TOLL_FREE"}
+	want := map[string]string{"event": "FAILED", "status": "FAILED", "countryCode": "US", "numberType": "TOLL_FREE",
+		"notificationId": "n-7f1b2c3d-failed-1"}
 	if len(got) != len(want) {
 		t.Errorf("Attributes = %v, want %v", got, want)
 	}

@@ -4,11 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/phonewatch/phonewatch/internal/monitor"
 	"github.com/phonewatch/phonewatch/internal/status"
@@ -47,13 +54,17 @@ func (e *RejectedError) Error() string {
 type SNS struct {
 	client   *sns.Client
 	topicARN string
+
+	// Log gets one line per notification the topic accepted (phoneNumberId, event,
+	// notificationId, SNS messageId); nil logs to slog.Default().
+	Log *slog.Logger
 }
 
 var _ monitor.Publisher = (*SNS)(nil)
 
 // NewSNS returns a publisher to topicARN through client. The client's own retryer (the SDK's
-// standard one, unless configured otherwise) retries throttling and transient errors; the
-// context given to Publish bounds it.
+// standard one, unless configured otherwise) is used for each call only where an error proves
+// that SNS accepted nothing (see onlyRefused); the context given to Publish bounds it.
 func NewSNS(client *sns.Client, topicARN string) *SNS {
 	return &SNS{client: client, topicARN: topicARN}
 }
@@ -123,23 +134,120 @@ func newEntry(i int, n status.Notification) (entry, error) {
 	}, nil
 }
 
-// send publishes one batch and records each entry's outcome in errs.
+// send publishes one batch and records each entry's outcome in errs. The call is retried only
+// where SNS certainly accepted nothing (onlyRefused); when its answer is lost, late or a 5xx
+// after the request went out, each entry's error wraps status.ErrUnconfirmed: the topic may
+// have accepted it, and sending it again blindly would deliver it twice.
 func (p *SNS) send(ctx context.Context, batch []entry, errs []error) {
 	reqs := make([]types.PublishBatchRequestEntry, len(batch))
 	for i, e := range batch {
 		reqs[i] = e.req
 	}
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		// Each attempt starts by getting a connection: nothing of it is sent yet.
+		GetConn:      func(string) { sent.Store(false) },
+		WroteRequest: func(w httptrace.WroteRequestInfo) { sent.Store(w.Err == nil) },
+	})
 	out, err := p.client.PublishBatch(ctx, &sns.PublishBatchInput{
 		TopicArn:                   aws.String(p.topicARN),
 		PublishBatchRequestEntries: reqs,
-	})
+	}, onlyRefused)
 	if err != nil {
+		if mayHaveAccepted(err, sent.Load()) {
+			err = fmt.Errorf("%w: %w", status.ErrUnconfirmed, err)
+		}
 		for _, e := range batch {
 			errs[e.index] = fmt.Errorf("publish %s to %s: %w", about(e.n), p.topicARN, err)
 		}
 		return
 	}
 	record(batch, out, errs)
+	p.logAccepted(ctx, batch, out, errs)
+}
+
+// logAccepted writes one line per notification of batch that the topic accepted.
+func (p *SNS) logAccepted(ctx context.Context, batch []entry, out *sns.PublishBatchOutput, errs []error) {
+	log := p.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	ids := make(map[string]string, len(out.Successful))
+	for _, s := range out.Successful {
+		ids[aws.ToString(s.Id)] = aws.ToString(s.MessageId)
+	}
+	for _, e := range batch {
+		if errs[e.index] != nil {
+			continue
+		}
+		log.InfoContext(ctx, "notification published",
+			"phoneNumberId", e.n.Number.ID, "event", string(e.n.Event),
+			"notificationId", e.n.ID, "messageId", ids[aws.ToString(e.req.Id)])
+	}
+}
+
+// mayHaveAccepted reports whether a failed call may still have been accepted by SNS: any
+// failure except SNS's own 4xx answer (a refusal) or a last attempt whose request never went
+// out completely (e.g. the connection could not be made, or the context ended first).
+func mayHaveAccepted(err error, sent bool) bool {
+	if refused(err) {
+		return false
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= http.StatusInternalServerError {
+		return true // SNS answered 5xx, after reading the request
+	}
+	return sent
+}
+
+// refused reports whether err is SNS's answer with a 4xx status: it processed the request and
+// accepted none of it.
+func refused(err error) bool {
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// notSent reports whether err is a connection that failed before any of the request was sent.
+func notSent(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial")
+}
+
+// snsThrottles are SNS's throttling codes. ThrottledException ("Throttled", HTTP 429) is a
+// modeled error, so the SDK's standard retryer, whose throttle codes lack it, would not retry it.
+var snsThrottles = map[string]bool{"Throttled": true, "Throttling": true, "KMSThrottling": true}
+
+// onlyRefused makes one PublishBatch call retry only what proves that SNS accepted nothing:
+// its own throttling (or another retryable 4xx) and a connection that failed before sending.
+// A 5xx, a timeout or a lost answer is never retried: the entries may have been accepted.
+func onlyRefused(o *sns.Options) {
+	if o.Retryer != nil {
+		o.Retryer = refusedRetryer{o.Retryer}
+	}
+}
+
+// refusedRetryer is a retryer that retries only errors proving nothing was accepted.
+type refusedRetryer struct{ aws.Retryer }
+
+func (r refusedRetryer) IsErrorRetryable(err error) bool {
+	var api smithy.APIError
+	switch {
+	case refused(err):
+		return (errors.As(err, &api) && snsThrottles[api.ErrorCode()]) || r.Retryer.IsErrorRetryable(err)
+	case notSent(err):
+		return r.Retryer.IsErrorRetryable(err)
+	default:
+		return false
+	}
+}
+
+// GetAttemptToken keeps the wrapped retryer's attempt tokens (aws.RetryerV2) when it has them.
+func (r refusedRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
+	if v2, ok := r.Retryer.(aws.RetryerV2); ok {
+		return v2.GetAttemptToken(ctx)
+	}
+	return r.GetInitialToken(), nil
 }
 
 // record maps a PublishBatch response back to the notifications of the batch by entry Id:
@@ -170,7 +278,8 @@ func record(batch []entry, out *sns.PublishBatchOutput, errs []error) {
 	}
 }
 
-// about names a notification in an error: event, number and ID.
+// about names a notification in an error: event, number, phone number ID and notificationId.
 func about(n status.Notification) string {
-	return fmt.Sprintf("%s for %s (%s)", n.Event, status.Quote(n.Number.E164, 20), status.Quote(n.Number.ID, 80))
+	return fmt.Sprintf("%s %s for %s (%s)", n.Event, status.Quote(n.ID, 80), status.Quote(n.Number.E164, 20),
+		status.Quote(n.Number.ID, 80))
 }

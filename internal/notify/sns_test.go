@@ -1,15 +1,18 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -21,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/phonewatch/phonewatch/internal/faultproxy"
 	"github.com/phonewatch/phonewatch/internal/status"
 	"github.com/phonewatch/phonewatch/internal/testenv"
 )
@@ -41,6 +45,13 @@ type batchCall struct{ entries, bytes int }
 func newMoto(t *testing.T) *motoEnv {
 	t.Helper()
 	url := testenv.MotoURL(t)
+	return newMotoVia(t, url, url)
+}
+
+// newMotoVia is newMoto with the SNS client's requests sent to snsURL (a faultproxy in front
+// of moto, say) and the SQS client's to url.
+func newMotoVia(t *testing.T, url, snsURL string) *motoEnv {
+	t.Helper()
 	cfg := aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
@@ -61,7 +72,7 @@ func newMoto(t *testing.T) *motoEnv {
 			return next.HandleInitialize(ctx, in)
 		})
 	env.sns = sns.NewFromConfig(cfg, func(o *sns.Options) {
-		o.BaseEndpoint = aws.String(url)
+		o.BaseEndpoint = aws.String(snsURL)
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			return s.Initialize.Add(record, middleware.After)
 		})
@@ -125,6 +136,7 @@ func (e *motoEnv) queue(t *testing.T, topic, filter string) string {
 // envelope is the SNS notification JSON that SQS receives when delivery is not raw.
 type envelope struct {
 	Type              string
+	MessageId         string //nolint:revive // the SNS envelope's own spelling
 	TopicArn          string
 	Subject           string
 	Message           string
@@ -163,6 +175,7 @@ func twelve() []status.Notification {
 	for i := range 12 {
 		n := goldenCases[i%len(goldenCases)].n
 		n.Number.ID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		n.ID = fmt.Sprintf("%s-%d", n.Event, i)
 		switch i {
 		case 9:
 			n.Number.CountryCode, n.Number.Type = "", ""
@@ -227,7 +240,7 @@ func TestSNSPublishDelivers(t *testing.T) {
 			t.Errorf("machine JSON %+v does not match notification %+v", m, n)
 		}
 		wantAttrs := map[string]string{"event": string(n.Event), "status": string(n.Status),
-			"countryCode": n.Number.CountryCode, "numberType": n.Number.Type}
+			"countryCode": n.Number.CountryCode, "numberType": n.Number.Type, "notificationId": n.ID}
 		for k, v := range wantAttrs {
 			a, ok := e.MessageAttributes[k]
 			switch {
@@ -322,8 +335,8 @@ func TestSNSPublishCanceled(t *testing.T) {
 	cancel()
 	errs := NewSNS(env.sns, topic).Publish(ctx, twelve())
 	for i, err := range errs {
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("notification %d: %v, want context.Canceled", i, err)
+		if !errors.Is(err, context.Canceled) || errors.Is(err, status.ErrUnconfirmed) {
+			t.Errorf("notification %d: %v, want context.Canceled, not unconfirmed (nothing was sent)", i, err)
 		}
 	}
 	if errs := NewSNS(env.sns, topic).Publish(t.Context(), nil); len(errs) != 0 {
@@ -366,5 +379,162 @@ func TestRecord(t *testing.T) {
 	}
 	if errs[4] == nil || errs[4].Error() != "untouched" {
 		t.Errorf("entry outside the batch changed: %v", errs[4])
+	}
+}
+
+// proxied is a moto environment whose SNS client goes through a faultproxy.
+func proxied(t *testing.T) (*motoEnv, *faultproxy.Proxy) {
+	t.Helper()
+	url := testenv.MotoURL(t)
+	p := faultproxy.New(t, url)
+	return newMotoVia(t, url, p.URL), p
+}
+
+// countByID reads the queue and counts the messages of each notificationId attribute.
+func countByID(t *testing.T, env *motoEnv, queue string) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for _, e := range env.drain(t, queue) {
+		got[e.MessageAttributes["notificationId"].Value]++
+	}
+	return got
+}
+
+// TestSNSPublishLostAnswerIsUnconfirmed: SNS accepts the batch and its answer is lost in a 500.
+// The SDK would retry and deliver every entry twice; the publisher does not retry, and reports
+// each entry as unconfirmed. The queue receives each notification exactly once.
+func TestSNSPublishLostAnswerIsUnconfirmed(t *testing.T) {
+	env, proxy := proxied(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	lost := faultproxy.SNSInternal
+	lost.AfterForward = true
+	proxy.Inject("PublishBatch", 1, lost)
+	ns := twelve()[:3]
+
+	errs := NewSNS(env.sns, topic).Publish(t.Context(), ns)
+	for i, err := range errs {
+		if !errors.Is(err, status.ErrUnconfirmed) {
+			t.Errorf("notification %d: %v, want ErrUnconfirmed", i, err)
+		}
+	}
+	if got := proxy.Calls("PublishBatch"); got != 1 {
+		t.Errorf("%d PublishBatch calls, want 1: a batch that may have been accepted is never retried", got)
+	}
+	got := countByID(t, env, q)
+	for _, n := range ns {
+		if got[n.ID] != 1 {
+			t.Errorf("notification %s delivered %d times, want exactly once", n.ID, got[n.ID])
+		}
+	}
+}
+
+// TestSNSPublishLateAnswerIsUnconfirmed: the answer comes after the caller's deadline, once the
+// request was sent. The topic may have it: unconfirmed, and never delivered twice.
+func TestSNSPublishLateAnswerIsUnconfirmed(t *testing.T) {
+	env, proxy := proxied(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	late := faultproxy.SNSInternal
+	late.AfterForward, late.Delay = true, time.Hour
+	proxy.Inject("PublishBatch", 1, late)
+	ns := twelve()[:2]
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	errs := NewSNS(env.sns, topic).Publish(ctx, ns)
+	for i, err := range errs {
+		if !errors.Is(err, status.ErrUnconfirmed) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("notification %d: %v, want ErrUnconfirmed and the deadline", i, err)
+		}
+	}
+	if got := proxy.Calls("PublishBatch"); got != 1 {
+		t.Errorf("%d PublishBatch calls, want 1", got)
+	}
+	for id, c := range countByID(t, env, q) {
+		if c > 1 {
+			t.Errorf("notification %s delivered %d times, want at most once", id, c)
+		}
+	}
+}
+
+// TestSNSPublishThrottlingRetried: SNS's throttling (ThrottledException, 429) proves nothing
+// was accepted, so the call is retried, and each notification is delivered once.
+func TestSNSPublishThrottlingRetried(t *testing.T) {
+	env, proxy := proxied(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	proxy.Inject("PublishBatch", 1, faultproxy.SNSThrottled)
+	ns := twelve()[:3]
+
+	for i, err := range NewSNS(env.sns, topic).Publish(t.Context(), ns) {
+		if err != nil {
+			t.Errorf("notification %d: %v", i, err)
+		}
+	}
+	if got := proxy.Calls("PublishBatch"); got != 2 {
+		t.Errorf("%d PublishBatch calls, want 2: the throttled one, then its retry", got)
+	}
+	got := countByID(t, env, q)
+	for _, n := range ns {
+		if got[n.ID] != 1 {
+			t.Errorf("notification %s delivered %d times, want once", n.ID, got[n.ID])
+		}
+	}
+}
+
+// TestSNSPublishConnectionRefused: nothing listens at the endpoint, so nothing can have been
+// accepted: the error is plain, never unconfirmed (the next run simply sends again).
+func TestSNSPublishConnectionRefused(t *testing.T) {
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := sns.New(sns.Options{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint:     aws.String(fmt.Sprintf("http://127.0.0.1:%d", port)),
+		RetryMaxAttempts: 2,
+	})
+	for i, err := range NewSNS(client, "arn:aws:sns:us-east-1:123456789012:t").Publish(t.Context(), twelve()[:2]) {
+		if err == nil || errors.Is(err, status.ErrUnconfirmed) {
+			t.Errorf("notification %d: %v, want an error that is not unconfirmed", i, err)
+		}
+	}
+}
+
+// TestSNSPublishLogsMessageID: one log line per accepted notification, with the number, the
+// event, the notificationId and the message ID that SNS gave it (the one subscribers see).
+func TestSNSPublishLogsMessageID(t *testing.T) {
+	env := newMoto(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	var buf bytes.Buffer
+	p := NewSNS(env.sns, topic)
+	p.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	ns := twelve()[:3]
+	for i, err := range p.Publish(t.Context(), ns) {
+		if err != nil {
+			t.Fatalf("notification %d: %v", i, err)
+		}
+	}
+	messageIDs := map[string]string{} // notificationId -> SNS MessageId as delivered
+	for _, e := range env.drain(t, q) {
+		messageIDs[e.MessageAttributes["notificationId"].Value] = e.MessageId
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(ns) {
+		t.Fatalf("%d log lines, want %d:\n%s", len(lines), len(ns), buf.String())
+	}
+	for i, line := range lines {
+		var l struct{ Msg, PhoneNumberID, Event, NotificationID, MessageID string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		n := ns[i]
+		if l.PhoneNumberID != n.Number.ID || l.Event != string(n.Event) || l.NotificationID != n.ID ||
+			l.MessageID == "" || l.MessageID != messageIDs[n.ID] {
+			t.Errorf("log line %s, want %s %s %s with SNS message ID %q", line, n.Number.ID, n.Event, n.ID, messageIDs[n.ID])
+		}
 	}
 }

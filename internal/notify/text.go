@@ -8,12 +8,19 @@ import (
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-// Text is the plain-text message for people (the SNS `default` and `email` keys): what happened
-// to which number, Connect's own words, the retry deadline with the time left and how far it can
-// be trusted, and what to do next. Every value from Connect goes through visible, so the text is
-// one message however hostile its input. Time left is measured from the check (ObservedAt), which
+// Text is the plain-text message for people (the SNS `default` and `email` keys), in UTC.
+func Text(n status.Notification) string { return Renderer{}.Text(n) }
+
+// Text is the plain-text message for people: what happened to which number, then what a person
+// woken at 3 a.m. needs first (the deadline, the time left, what to do), then the details
+// (Connect's own words, the IDs, the operation behind the failure) and how far the deadline can
+// be trusted. Every value from Connect or CloudTrail goes through visible, so the text is one
+// message however hostile its input. Time left is measured from the check (ObservedAt), which
 // keeps rendering pure and the wording true whenever it is read.
-func Text(n status.Notification) string {
+func (r Renderer) Text(n status.Notification) string {
+	if n.Event == status.EventTest {
+		return r.testText(n)
+	}
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	num := visible(displayNumber(n.Number))
@@ -21,82 +28,152 @@ func Text(n status.Notification) string {
 		num = "(unknown number)"
 	}
 
-	w("%s\n\n", headline(n, num))
-
-	w("Phone number:      %s\n", orNone(visible(n.Number.E164)))
-	w("Description:       %s\n", orNone(visible(n.Number.Description)))
-	w("Phone number ID:   %s\n", orNone(visible(n.Number.ID)))
-	w("Phone number ARN:  %s\n", orNone(visible(n.Number.ARN)))
-	w("Target:            %s\n", orNone(visible(n.Number.TargetARN)))
-	w("Instance ID:       %s\n", orNone(visible(n.Number.InstanceID)))
-	w("Country and type:  %s %s\n", orNone(visible(n.Number.CountryCode)), orNone(visible(n.Number.Type)))
-	w("Status:            %s%s\n", visible(string(n.Status)), statusNote(n.Status))
-	w("Connect's message: %s\n", orNone(visible(n.StatusMessage)))
-	w("Checked at:        %s\n", n.ObservedAt.UTC().Format(textTime))
-
-	switch n.Event {
-	case status.EventFailed, status.EventReminder, status.EventExpired:
+	w("%s\n\n", wrap(r.headline(n, num), 94))
+	if r.deadlineLines(&b, n) {
 		b.WriteString("\n")
-		if n.Event == status.EventReminder {
-			w("Reminder:          the one due %s before the deadline (see REMINDERS)\n", human(n.Reminder))
-		}
-		w("Retry deadline:    %s (%s at the check)\n", n.RetryDeadline.UTC().Format(textTime), timeLeft(n.TimeLeft()))
-		w("FAILED since:      %s (the first check that saw it FAILED)\n", n.FailedSince.UTC().Format(textTime))
-		w("Deadline basis:    %s\n", visible(string(n.Basis)))
-		w("\n%s\n", wrap(basisExplained(n), 94))
-	case status.EventRecovered:
-		b.WriteString("\n")
-		w("FAILED since:      %s\n", n.FailedSince.UTC().Format(textTime))
-		w("Retry deadline:    %s (no longer matters)\n", n.RetryDeadline.UTC().Format(textTime))
-	case status.EventStuck:
-		b.WriteString("\n")
-		w("IN_PROGRESS since: %s (the first check that saw it IN_PROGRESS; it may have started earlier)\n",
-			n.InProgressSince.UTC().Format(textTime))
-		w("Age:               %s at the check\n", human(n.ObservedAt.Sub(n.InProgressSince)))
 	}
 
-	w("\nWhat to do next:\n")
-	for i, step := range nextSteps(n) {
+	w("What to do next:\n")
+	for i, step := range r.nextSteps(n) {
 		w("%s\n", indentStep(i+1, step.say))
 		if step.cmd != "" {
 			w("       %s\n", step.cmd)
 		}
 	}
 
+	w("\nDetails:\n")
+	r.details(&b, n)
+	if about := r.aboutDeadline(n); about != "" {
+		w("\nAbout the deadline:\n%s\n", wrap(about, 94))
+	}
+
 	w("\n-- \nSent by phonewatch, which polls the claim status of Amazon Connect phone numbers.\n")
-	w("Times are UTC. Time left is counted from the check at %s, not from when you read this.\n",
-		n.ObservedAt.UTC().Format(textTime))
+	if hasTimeLeft(n) {
+		w("Time left is counted from the check at %s, not from when you read this.\n", r.at(n.ObservedAt))
+	}
+	if n.ID != "" {
+		w("Notification ID: %s (the same on a repeat of this message)\n", visible(n.ID))
+	}
 	return b.String()
 }
 
+// deadlineLines writes what matters first about the deadline, per event; it reports whether
+// it wrote anything.
+func (r Renderer) deadlineLines(b *strings.Builder, n status.Notification) bool {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	switch {
+	case gone(n):
+		if !n.LastFailedAt.IsZero() {
+			w("Last seen FAILED:  %s\n", r.at(n.LastFailedAt))
+		}
+		if n.Release != nil {
+			w("Released:          %s by %s\n", r.at(n.Release.At), visible(callerLong(n.Release.By)))
+		}
+		w("Retry deadline was %s (basis %s)\n", r.at(n.RetryDeadline), visible(string(n.Basis)))
+	case n.Event == status.EventFailed || n.Event == status.EventReminder || n.Event == status.EventExpired:
+		left := timeLeft(n.TimeLeft())
+		if n.Basis == status.BasisFirstObservation && n.TimeLeft() > 0 {
+			left = "at most " + left
+		}
+		w("Retry deadline:    %s (%s at the check)\n", r.at(n.RetryDeadline), left)
+		if !n.LatestRelease.IsZero() && !n.LatestRelease.Equal(n.RetryDeadline) {
+			w("Latest release:    %s (the deadline cannot be later than this)\n", r.at(n.LatestRelease))
+		}
+		w("Deadline basis:    %s (see About the deadline)\n", visible(string(n.Basis)))
+		if n.Event == status.EventReminder {
+			w("Reminder:          the one due %s before the deadline (REMINDERS)\n", formatOffset(n.Reminder))
+		}
+	case n.Event == status.EventRecovered:
+		w("Retry deadline:    %s (no longer matters)\n", r.at(n.RetryDeadline))
+	case n.Event == status.EventStuck:
+		w("IN_PROGRESS since: %s (the first check that saw it IN_PROGRESS; it may have started earlier)\n",
+			r.at(n.InProgressSince))
+		w("Age:               %s at the check\n", human(n.ObservedAt.Sub(n.InProgressSince)))
+	default:
+		return false
+	}
+	return true
+}
+
+// details is the metadata block: the number, where it belongs, Connect's words, the operation.
+func (r Renderer) details(b *strings.Builder, n status.Notification) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	account, region := accountRegion(n.Number)
+	w("Phone number:      %s\n", orNone(visible(numberBeside(n.Number))))
+	w("Description:       %s\n", orNone(visible(n.Number.Description)))
+	w("Phone number ID:   %s\n", orNone(visible(n.Number.ID)))
+	w("Phone number ARN:  %s\n", orNone(visible(n.Number.ARN)))
+	w("Target:            %s\n", orNone(visible(n.Number.TargetARN)))
+	w("Instance ID:       %s\n", orNone(visible(n.Number.InstanceID)))
+	w("Account, Region:   %s, %s\n", orNone(visible(account)), orNone(visible(region)))
+	w("Country and type:  %s %s\n", orNone(visible(n.Number.CountryCode)), orNone(visible(n.Number.Type)))
+	w("Status:            %s%s\n", visible(string(n.Status)), statusNote(n.Status))
+	w("Connect's message: %s\n", orNone(visible(n.StatusMessage)))
+	w("Checked at:        %s\n", r.at(n.ObservedAt))
+	if episodeEvent(n.Event) {
+		w("FAILED since:      %s (the first check that saw it FAILED)\n", r.at(n.FailedSince))
+		if !n.FailedAfter.IsZero() {
+			w("Not FAILED at:     %s (the last check before that)\n", r.at(n.FailedAfter))
+		}
+		if s := retriesWords(n); s != "" {
+			w("Failed retries:    %d\n", n.Retries)
+		}
+	}
+	if op := n.Operation; op != nil {
+		w("Failed operation:  %s at %s (CloudTrail event %s)\n", visible(op.Name), r.at(op.At), orNone(visible(op.EventID)))
+		w("  run by:          %s\n", visible(callerLong(op.By)))
+		w("  to target:       %s\n", orNone(visible(op.TargetARN)))
+	}
+}
+
+// gone reports whether n is the EXPIRED of a number Connect no longer knows.
+func gone(n status.Notification) bool {
+	return n.Event == status.EventExpired && n.Status == status.NotFound
+}
+
+// hasTimeLeft reports whether n states a time left to retry.
+func hasTimeLeft(n status.Notification) bool {
+	switch n.Event {
+	case status.EventFailed, status.EventReminder:
+		return true
+	case status.EventExpired:
+		return !gone(n)
+	}
+	return false
+}
+
+// episodeEvent reports whether ev is about a FAILED episode.
+func episodeEvent(ev status.Event) bool {
+	switch ev {
+	case status.EventFailed, status.EventReminder, status.EventExpired, status.EventRecovered:
+		return true
+	}
+	return false
+}
+
 // headline is the first sentence of the text: the event in words.
-func headline(n status.Notification, num string) string {
-	deadline := n.RetryDeadline.UTC().Format(textTime)
+func (r Renderer) headline(n status.Notification, num string) string {
+	deadline := r.at(n.RetryDeadline)
+	op := operationWord(n)
 	switch n.Event {
 	case status.EventFailed:
-		if n.TimeLeft() <= 0 {
-			return fmt.Sprintf("The claim of Amazon Connect phone number %s FAILED, and its retry deadline "+
-				"(%s) is already behind: Connect may release the number at any moment. Retry now.", num, deadline)
-		}
-		return fmt.Sprintf("The claim of Amazon Connect phone number %s FAILED. Retry it before %s, "+
-			"or Connect may release the number back to inventory.", num, deadline)
+		return strings.TrimSpace(r.failedHeadline(n, num, op, deadline) + " " + retriesWords(n))
 	case status.EventReminder:
 		if n.TimeLeft() <= 0 {
 			return fmt.Sprintf("Reminder: Amazon Connect phone number %s is still FAILED, and its retry "+
 				"deadline (%s) is behind. Retry now.", num, deadline)
 		}
+		if n.Basis == status.BasisFirstObservation {
+			return fmt.Sprintf("Reminder: Amazon Connect phone number %s is still FAILED. At most %s left to "+
+				"retry (by %s; it may be earlier).", num, human(n.TimeLeft()), deadline)
+		}
 		return fmt.Sprintf("Reminder: Amazon Connect phone number %s is still FAILED. %s left to retry "+
 			"(before %s).", num, human(n.TimeLeft()), deadline)
 	case status.EventExpired:
-		if n.Status == status.NotFound {
-			return fmt.Sprintf("Amazon Connect phone number %s is gone: after its claim FAILED, Connect no "+
-				"longer knows it (ResourceNotFoundException). It was presumably released back to inventory.", num)
-		}
-		return fmt.Sprintf("The retry window of Amazon Connect phone number %s is over: it was still FAILED "+
-			"at the deadline, and Connect has presumably released it or may do so at any moment.", num)
+		return r.expiredHeadline(n, num, op)
 	case status.EventRecovered:
-		return fmt.Sprintf("Amazon Connect phone number %s is CLAIMED again after its claim FAILED. "+
-			"Nothing to do.", num)
+		return fmt.Sprintf("Amazon Connect phone number %s is CLAIMED again after its %s FAILED. "+
+			"Nothing to do.", num, op)
 	case status.EventStuck:
 		return fmt.Sprintf("Amazon Connect phone number %s has been IN_PROGRESS for %s.",
 			num, human(n.ObservedAt.Sub(n.InProgressSince)))
@@ -104,6 +181,35 @@ func headline(n status.Notification, num string) string {
 		return fmt.Sprintf("Amazon Connect phone number %s: %s (%s).", num,
 			visible(string(n.Event)), visible(string(n.Status)))
 	}
+}
+
+func (r Renderer) failedHeadline(n status.Notification, num, op, deadline string) string {
+	switch {
+	case n.TimeLeft() <= 0:
+		return fmt.Sprintf("The %s of Amazon Connect phone number %s FAILED, and its retry deadline "+
+			"(%s) is already behind: Connect may release the number at any moment. Retry now.", op, num, deadline)
+	case n.Basis == status.BasisFirstObservation:
+		return fmt.Sprintf("The %s of Amazon Connect phone number %s FAILED. Retry it by %s at the latest "+
+			"(the real deadline may be earlier), or Connect may release the number back to inventory.",
+			op, num, deadline)
+	default:
+		return fmt.Sprintf("The %s of Amazon Connect phone number %s FAILED. Retry it before %s, "+
+			"or Connect may release the number back to inventory.", op, num, deadline)
+	}
+}
+
+func (r Renderer) expiredHeadline(n status.Notification, num, op string) string {
+	if n.Status != status.NotFound {
+		return fmt.Sprintf("The retry window of Amazon Connect phone number %s is over: it was still FAILED "+
+			"at the deadline, and Connect has presumably released it or may do so at any moment.", num)
+	}
+	if n.Release != nil {
+		return fmt.Sprintf("Amazon Connect phone number %s is gone: it was released by %s at %s "+
+			"(ReleasePhoneNumber, seen in CloudTrail) after its %s FAILED.",
+			num, visible(callerShort(n.Release.By)), r.at(n.Release.At), op)
+	}
+	return fmt.Sprintf("Amazon Connect phone number %s is gone: after its %s FAILED, Connect no "+
+		"longer knows it (ResourceNotFoundException). It was presumably released back to inventory.", num, op)
 }
 
 // statusNote explains the status that is not Connect's own.
@@ -114,19 +220,53 @@ func statusNote(s status.Status) string {
 	return ""
 }
 
-// basisExplained says honestly how far the deadline can be trusted (see status.Basis).
-func basisExplained(n status.Notification) string {
-	failed := n.FailedSince.UTC().Format(textTime)
+// aboutDeadline says honestly how far the deadline can be trusted (see status.Basis), and what
+// is known of the window for the kind of failure.
+func (r Renderer) aboutDeadline(n status.Notification) string {
+	if !episodeEvent(n.Event) || n.Event == status.EventRecovered || gone(n) {
+		return "" // nothing left to retry before: how far to trust the deadline no longer matters
+	}
+	s := r.basisExplained(n)
+	switch n.Failure {
+	case status.FailureUpdate:
+		s += " Connect documents the one-day release for a failed claim; for a failed update it documents " +
+			"none. phonewatch assumes the same window, the safe assumption: retry before this deadline."
+	case status.FailureClaim:
+	default:
+		s += " A number seen CLAIMED before it failed had an update fail; Connect documents the one-day " +
+			"release for a failed claim, and phonewatch assumes the same window for either."
+	}
+	return s
+}
+
+// basisExplained words the deadline's basis.
+func (r Renderer) basisExplained(n status.Notification) string {
+	failed := r.at(n.FailedSince)
+	latest := ""
+	if !n.LatestRelease.IsZero() {
+		latest = " (" + r.at(n.LatestRelease) + ")"
+	}
 	switch n.Basis {
 	case status.BasisTransition:
-		after := "an earlier check"
-		if !n.FailedAfter.IsZero() {
-			after = n.FailedAfter.UTC().Format(textTime)
+		if n.FailedAfter.IsZero() {
+			return fmt.Sprintf("Connect reports no failure time. phonewatch saw this number not FAILED at an "+
+				"earlier check and FAILED at %s, so the failure came in between. The deadline is that earlier "+
+				"check plus the retry window: the earliest Connect may release it; the real one is never "+
+				"earlier%s.", failed, latest)
 		}
-		return fmt.Sprintf("Connect reports no failure time. phonewatch saw this number not FAILED at %s "+
-			"and FAILED at %s, so the claim failed in between. The deadline is that earlier check plus "+
-			"the retry window: the earliest Connect may release it. The real one is never "+
-			"earlier, and later by at most one check interval.", after, failed)
+		gap := n.FailedSince.Sub(n.FailedAfter)
+		return fmt.Sprintf("Connect reports no failure time. phonewatch saw this number not FAILED at %s and "+
+			"FAILED at %s: the failure came in these %s. The deadline is the earlier check plus the retry "+
+			"window, the earliest Connect may release it; the real deadline is at most %s later%s.",
+			r.at(n.FailedAfter), failed, human(gap), human(gap), latest)
+	case status.BasisOperation:
+		what, when, by := "the call that failed", "(unknown time)", "an unknown caller"
+		if op := n.Operation; op != nil {
+			what, when, by = visible(op.Name), r.at(op.At), visible(callerShort(op.By))
+		}
+		return fmt.Sprintf("CloudTrail shows %s at %s, run by %s; the failure came after it, so the deadline "+
+			"is that call plus the retry window, never later than the real one. The latest Connect may "+
+			"release the number is first FAILED sight plus the window%s.", what, when, by, latest)
 	case status.BasisFirstObservation:
 		return fmt.Sprintf("Connect reports no failure time. phonewatch first saw it FAILED at %s; it may "+
 			"have failed earlier, so the real deadline may be EARLIER than this upper bound (first "+
@@ -140,64 +280,104 @@ func basisExplained(n status.Notification) string {
 // step is one thing to do: what, and the command that does it, if there is one.
 type step struct{ say, cmd string }
 
-// nextSteps is what a person should do about n, with AWS CLI commands filled in from the number.
-func nextSteps(n status.Notification) []step {
+// commands are the AWS CLI commands for one number, its arguments made shell-safe.
+type commands struct{ update, claim, describe, search string }
+
+func newCommands(n status.Notification) commands {
 	id := shellArg(phoneRef(n.Number), "<phone-number-id>")
-	target := shellArg(n.Number.TargetARN, "<instance-or-traffic-distribution-group-arn>")
+	targetARN := n.Number.TargetARN
+	if n.Operation != nil && n.Operation.TargetARN != "" {
+		targetARN = n.Operation.TargetARN // where the failed call was taking it
+	}
+	target := shellArg(targetARN, "<instance-or-traffic-distribution-group-arn>")
+	number := shellArg(n.Number.E164, "<+E.164-number>")
 	region := ""
 	if r := arnRegion(n.Number.ARN); r != "" {
 		region = " --region " + shellArg(r, "")
 	}
-	retry := step{
-		"Retry the claim before the deadline, in the Amazon Connect admin website (Channels > Phone " +
-			"numbers) or with the AWS CLI, using credentials for the number's account:",
-		"aws connect update-phone-number --phone-number-id " + id + " --target-arn " + target + region,
-	}
-	describe := "aws connect describe-phone-number --phone-number-id " + id + region
-	search := step{
-		"If it is gone, look for it (or another number) among the available ones, claim one with " +
-			"aws connect claim-phone-number, then update whatever used the old number:",
-		"aws connect search-available-phone-numbers --target-arn " + target +
+	return commands{
+		update:   "aws connect update-phone-number --phone-number-id " + id + " --target-arn " + target + region,
+		claim:    "aws connect claim-phone-number --target-arn " + target + " --phone-number " + number + region,
+		describe: "aws connect describe-phone-number --phone-number-id " + id + region,
+		search: "aws connect search-available-phone-numbers --target-arn " + target +
 			" --phone-number-country-code " + shellArg(n.Number.CountryCode, "<country-code>") +
 			" --phone-number-type " + shellArg(n.Number.Type, "<number-type>") +
-			" --phone-number-prefix " + shellArg(n.Number.E164, "<+prefix>") + region,
+			" --phone-number-prefix " + number + region,
+	}
+}
+
+// retrySteps are the retry of what failed: the update, the claim, or both when unknown.
+func retrySteps(n status.Notification, c commands) []step {
+	const withCLI = "with the AWS CLI, using credentials for the number's account"
+	switch n.Failure {
+	case status.FailureUpdate:
+		return []step{{"Retry the update before the deadline, in the Amazon Connect admin website (Channels > " +
+			"Phone numbers) or " + withCLI + ":", c.update}}
+	case status.FailureClaim:
+		return []step{{"Retry the claim before the deadline " + withCLI + ":", c.claim}}
+	default:
+		return []step{
+			{"Retry before the deadline " + withCLI + ". If the number was claimed before (an update failed):", c.update},
+			{"If it was never claimed (a claim failed):", c.claim},
+		}
+	}
+}
+
+// nextSteps is what a person should do about n, with AWS CLI commands filled in from the number.
+func (r Renderer) nextSteps(n status.Notification) []step {
+	c := newCommands(n)
+	why := "Find out why the " + operationWord(n) + " failed: Connect's message, and the number in " +
+		"the Amazon Connect admin website."
+	if op := n.Operation; op != nil {
+		why += " The failed call was " + visible(op.Name) + " by " + visible(callerShort(op.By)) + " at " +
+			r.at(op.At) + "."
 	}
 	switch n.Event {
 	case status.EventFailed, status.EventReminder:
-		return []step{
-			{"Find out why the claim failed: Connect's message above, and the number in the Amazon " +
-				"Connect admin website.", ""},
-			retry,
-			{"phonewatch keeps checking: it reminds you before the deadline, and tells you when the " +
-				"number is claimed again or when the window is over.", ""},
-		}
+		steps := []step{{why, ""}}
+		steps = append(steps, retrySteps(n, c)...)
+		return append(steps, step{"phonewatch keeps checking: it reminds you before the deadline, and tells " +
+			"you when the number is claimed again or when the window is over.", ""})
 	case status.EventExpired:
 		if n.Status == status.NotFound {
-			return []step{
-				{"Confirm that the number is gone (ResourceNotFoundException means it is no longer in " +
-					"the account):", describe},
-				search,
-			}
+			return goneSteps(n, c)
 		}
-		return []step{
-			{"Check whether the number is still in the account:", describe},
-			{"If Connect still answers FAILED, it has not released the number yet: retry the claim at once:",
-				retry.cmd},
-			search,
+		steps := []step{
+			{"Check whether the number is still in the account:", c.describe},
+			{"If Connect still answers FAILED, it has not released the number yet: retry at once.", ""},
 		}
+		steps = append(steps, retrySteps(n, c)...)
+		return append(steps, step{"If it is gone, claim it again if it is still available (or another " +
+			"number), then update whatever used it:", c.search})
 	case status.EventRecovered:
 		return []step{{"Nothing: the number is claimed again. This ends the FAILED episode that began at " +
-			n.FailedSince.UTC().Format(textTime) + ".", ""}}
+			r.at(n.FailedSince) + ".", ""}}
 	case status.EventStuck:
 		return []step{
 			{"A claim or update normally completes within minutes. Check the number in the Amazon " +
-				"Connect admin website, or with:", describe},
+				"Connect admin website, or with:", c.describe},
 			{"If it ends FAILED, phonewatch tells you with the retry deadline. If it stays IN_PROGRESS, " +
 				"open a case with AWS Support quoting the phone number ID.", ""},
 		}
 	default:
-		return []step{{"Check the number in the Amazon Connect admin website:", describe}}
+		return []step{{"Check the number in the Amazon Connect admin website:", c.describe}}
 	}
+}
+
+// goneSteps is what to do about a number that is gone: claim it again while it is available.
+func goneSteps(n status.Notification, c commands) []step {
+	var steps []step
+	if n.Release == nil {
+		steps = append(steps, step{"Confirm that the number is gone (ResourceNotFoundException means it is " +
+			"no longer in the account):", c.describe})
+	}
+	return append(steps,
+		step{"If you still need it, look for it among the available numbers now (released numbers can be " +
+			"claimed by anyone):", c.search},
+		step{"If it is listed, claim it again:", c.claim},
+		step{"Otherwise claim another number, and update whatever used the old one (contact flows, " +
+			"routing, published numbers).", ""},
+	)
 }
 
 // phoneRef is how a command names the number: its ID, or its ARN for a number of a traffic
