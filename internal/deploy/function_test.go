@@ -197,8 +197,9 @@ func functionPermissions(t *testing.T, m mode) {
 	onQueue := asJSON(map[string]any{"Fn::GetAtt": []any{queue, "Arn"}})
 
 	// What the code calls, and on what. DynamoDB: the store Scans, BatchGets and writes with
-	// TransactWriteItems of conditional Puts, which IAM authorizes as PutItem per item (no
-	// GetItem, UpdateItem or ConditionCheckItem is ever sent). SNS: PublishBatch is authorized
+	// TransactWriteItems of conditional Updates, which IAM authorizes as UpdateItem per item;
+	// the cursor is a GetItem and a conditional UpdateItem (no PutItem or ConditionCheckItem
+	// is ever sent). SNS: PublishBatch is authorized
 	// as sns:Publish. KMS: SNS encrypts with the topic's key on the publisher's behalf.
 	// Connect: DescribePhoneNumber per number, on this account's numbers in any Region (a
 	// traffic distribution group's number is described by ARN from either Region), and
@@ -212,7 +213,8 @@ func functionPermissions(t *testing.T, m mode) {
 		"sns:Publish":                 onTopic,
 		"dynamodb:Scan":               onTable,
 		"dynamodb:BatchGetItem":       onTable,
-		"dynamodb:PutItem":            onTable,
+		"dynamodb:GetItem":            onTable,
+		"dynamodb:UpdateItem":         onTable,
 		"logs:CreateLogStream":        onLogs,
 		"logs:PutLogEvents":           onLogs,
 		"sqs:SendMessage":             onQueue,
