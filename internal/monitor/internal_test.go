@@ -126,3 +126,46 @@ func TestBudgetCutsChecksUnderWay(t *testing.T) {
 		t.Error("the run's own context ended: only the checks may be cut")
 	}
 }
+
+// TestReserveScales (issue 9): the fixed finish reserve is at most a quarter of the time the
+// invocation has, so that with the handler's 5 s reserve a 12 s run checks for more than the
+// 5.5 s it used to, and a 5 s run checks at all; a run returns a margin before its deadline.
+func TestReserveScales(t *testing.T) {
+	testCases := []struct {
+		left, want, margin time.Duration
+	}{
+		{5 * time.Second, 1250 * time.Millisecond, 50 * time.Millisecond},
+		{12 * time.Second, 3 * time.Second, 120 * time.Millisecond},
+		{time.Minute, 5 * time.Second, 600 * time.Millisecond},
+		{15 * time.Minute, 5 * time.Second, 9 * time.Second},
+	}
+	for _, tc := range testCases {
+		if got := ScaledReserve(5*time.Second, tc.left); got != tc.want {
+			t.Errorf("reserve for %v: %v, want %v", tc.left, got, tc.want)
+		}
+		if got := ReturnMargin(tc.left); got != tc.margin {
+			t.Errorf("margin for %v: %v, want %v", tc.left, got, tc.margin)
+		}
+	}
+
+	// The budget of a 12 s invocation as Run sets it up: the first check may run until more
+	// than 5.5 s from now.
+	ctx, cancel, reserve := (&Monitor{FinishReserve: 5 * time.Second}).bound(context.Background())
+	dl, ok := ctx.Deadline()
+	cancel()
+	if !ok || time.Until(dl) > DefaultRunTimeout || reserve != 5*time.Second {
+		t.Errorf("without a deadline: deadline %v (%v), reserve %v; want one within %v, reserve 5 s", dl, ok,
+			reserve, DefaultRunTimeout)
+	}
+	parent, cancelParent := context.WithTimeout(context.Background(), 12*time.Second)
+	defer cancelParent()
+	ctx, cancel, reserve = (&Monitor{FinishReserve: 5 * time.Second}).bound(parent)
+	defer cancel()
+	r := &run{Monitor: &Monitor{}, reserve: reserve}
+	b, _, stop := r.newBudget(ctx)
+	defer stop()
+	end, ok := b.admit()
+	if !ok || time.Until(end) <= 5500*time.Millisecond {
+		t.Errorf("a 12 s run may check until %v from now, want more than 5.5 s", time.Until(end))
+	}
+}
