@@ -212,7 +212,8 @@ func (w *world) records() map[string]status.Record {
 // TestSelectionDescribesOnlyWhatCanHaveChanged (issue 14): after a full first run, a run
 // right after describes only the FAILED and IN_PROGRESS numbers, and neither rewrites nor
 // counts the others (it counts them unchanged); once SWEEP_EVERY has passed for some, those
-// are described again (after the urgent ones; oldest first: TestSweepOldestFirstAndPending), and only those.
+// are described again (after the urgent ones; oldest first is TestSweepOldestFirstAndPending),
+// and only those.
 func TestSelectionDescribesOnlyWhatCanHaveChanged(t *testing.T) {
 	w := newWorld(t)
 	all := ids(1, 6)
