@@ -6,9 +6,16 @@
 // invocation) share one state table. A run that has notifications to send first claims the
 // record with a conditional write; of two runs only the one whose write wins publishes, and
 // a record claimed by another live run is left alone. The claim is released by the write
-// that marks the notifications sent. If that write is lost (the run dies after SNS accepted),
-// the claim expires after the run's deadline plus a minute and a later run sends again: at
-// most one repeat, and never a lost notification.
+// that marks the notifications sent. If that write is lost (the run dies after SNS accepted,
+// or the write fails), the claim expires after the run's deadline plus a minute and a later
+// run sends again. The claim write notes each notification as attempted, as does a publish
+// SNS could not confirm; a later run repeats an attempted notification once and then marks
+// it sent whatever SNS says: at most one repeat, and never a lost notification.
+//
+// A scheduled run describes only what can have changed: numbers with a Claim/Update read
+// from CloudTrail since their last check first, then FAILED or IN_PROGRESS ones and records
+// that owe something, then new numbers, then, oldest first, those not checked for
+// SweepEvery (the safety net for changes CloudTrail does not show).
 package monitor
 
 import (
