@@ -96,7 +96,7 @@ func (b *budget) rearm() {
 func (r *run) newBudget(ctx context.Context) (*budget, context.Context, func()) {
 	checkCtx, cancel := context.WithCancelCause(ctx)
 	b := &budget{
-		base:      r.FinishReserve,
+		base:      r.reserve,
 		perRecord: orDefault(r.ReservePerRecord, DefaultReservePerRecord),
 		perNote:   orDefault(r.ReservePerNotification, DefaultReservePerNotification),
 		cancel:    cancel,
@@ -181,7 +181,7 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 		if n.ID == "" {
 			n.ID = it.id
 		}
-		it.obs, it.done = status.Gone(n, at), true
+		it.obs, it.done = it.withOperations(status.Gone(n, at)), true
 		if it.prev == nil && it.num.ID == "" {
 			// Asked for by ID but never seen: most likely a wrong ID, worth saying.
 			it.err = fmt.Errorf("not found in Amazon Connect: %w", err)
@@ -199,7 +199,7 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 			it.err = fmt.Errorf("describe %s: the answer is for %s", it.id, status.Quote(obs.ID, 40))
 			return
 		}
-		it.obs, it.done = obs, true
+		it.obs, it.done = it.withOperations(obs), true
 	}
 	if it.prev != nil && it.prev.ClaimedByOther(r.id, at) {
 		it.skipped = true // that run is notifying this number right now: leave it to that run
@@ -207,4 +207,7 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 	}
 	it.next, it.notes = status.Decide(it.prev, it.obs, r.Policy)
 	it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
+	keepOperations(&it.next, it.obs)
+	ensureIDs(it.notes)
+	it.next.Attempted = keepOwed(it.next.Attempted, it.notes)
 }

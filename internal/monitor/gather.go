@@ -12,6 +12,8 @@ import (
 
 // gather decides which numbers this run checks and loads their records.
 func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
+	// CloudTrail is read while Connect is listed and the state is read.
+	operations := r.startLookup(ctx)
 	byID := map[string]*item{}
 	var ids []string
 	add := func(n status.Number, ref string) {
@@ -63,16 +65,28 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 	} else if len(ids) > 0 {
 		recs, err = r.read(ctx, func(ctx context.Context) ([]status.Record, error) { return r.Store.Get(ctx, ids) })
 	}
+	ops := operations()
 	if err != nil {
 		r.log().ErrorContext(ctx, "reading state failed", "error", err)
 		return nil, fmt.Errorf("read state: %w", err)
 	}
+	retired := map[string]*status.Record{}
+	invalid := map[string]bool{}
 	for i := range recs {
 		rec := &recs[i]
+		if reason := r.invalidRecord(rec); reason != nil {
+			r.reportInvalid(ctx, rec.ID, reason)
+			invalid[rec.ID] = true
+			if it, ok := byID[rec.ID]; ok {
+				it.invalid = true
+			}
+			continue
+		}
 		it, ok := byID[rec.ID]
 		if !ok {
 			if rec.Retired() {
-				continue // gone and reported: nothing more to watch
+				retired[rec.ID] = rec // gone and reported: watched again only if claimed again
+				continue
 			}
 			add(rec.Number, rec.ARN)
 			it = byID[rec.ID]
@@ -82,6 +96,14 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 			it.ref = rec.ARN
 		}
 	}
+	if scope.Scheduled {
+		// A number claimed but not yet in state or in the listing is watched from its claim.
+		for _, n := range r.claimedNumbers(ops, byID, invalid) {
+			add(n, n.ARN)
+			byID[n.ID].prev = retired[n.ID]
+		}
+	}
+	attach(ops, byID)
 	items := make([]*item, 0, len(ids))
 	for _, id := range ids {
 		items = append(items, byID[id])
@@ -101,6 +123,7 @@ func (r *run) list(ctx context.Context, targets []string, scheduled bool) []stat
 		if err != nil {
 			r.log().ErrorContext(ctx, "listing the account's numbers failed", "error", err)
 			r.addError("", fmt.Errorf("list: %w", err))
+			r.listErrs = append(r.listErrs, err)
 		}
 		return ns
 	}
@@ -110,6 +133,7 @@ func (r *run) list(ctx context.Context, targets []string, scheduled bool) []stat
 		if err != nil {
 			r.log().ErrorContext(ctx, "listing a target failed", "targetArn", t, "error", err)
 			r.addError(t, fmt.Errorf("list: %w", err))
+			r.listErrs = append(r.listErrs, err)
 			continue
 		}
 		all = append(all, ns...)
@@ -125,15 +149,73 @@ func IDOf(ref string) string {
 	return ref
 }
 
-// order puts first the numbers whose deadlines matter (FAILED or IN_PROGRESS, or owing a
-// notification), then the ones checked longest ago (never checked first), so that a run that
-// must stop early still covers the urgent ones and consecutive partial runs cover every number.
-func order(items []*item) {
-	urgent := func(it *item) bool {
-		r := it.prev
-		return r != nil && (r.Status == status.Failed || r.Status == status.InProgress || r.Episode != nil ||
-			r.ClaimedBy != "")
+// class is why a run describes a number; it orders the work (lowest first).
+type class int
+
+const (
+	// classTouched: an operation newer than the record's was read (or a claim of a number
+	// not yet watched): the only way a CLAIMED number can turn FAILED.
+	classTouched class = iota
+	// classOwing: FAILED or IN_PROGRESS at its last check, or its record owes something (an
+	// episode, a claim, an unconfirmed 404, a publish that may need its one repeat).
+	classOwing
+	// classNew: no record yet, or named by a check request.
+	classNew
+	// classSweep: its last check is older than SweepEvery.
+	classSweep
+	// classUnchanged: none of the above; not described this run.
+	classUnchanged
+)
+
+// selectItems keeps the items this run describes, in the order it describes them, and counts
+// the ones left alone as unchanged. Numbers whose record is not in phonewatch's format are
+// left out (reported in gather). A check request describes everything it names.
+func (r *run) selectItems(items []*item, scheduled bool) []*item {
+	now := r.now()
+	out := make([]*item, 0, len(items))
+	for _, it := range items {
+		if it.invalid {
+			continue
+		}
+		it.class = r.classify(it, now, scheduled)
+		if it.class == classUnchanged {
+			r.sum.Unchanged++
+			continue
+		}
+		out = append(out, it)
 	}
+	order(out)
+	return out
+}
+
+func (r *run) classify(it *item, now time.Time, scheduled bool) class {
+	p := it.prev
+	switch {
+	case it.touched:
+		return classTouched
+	case owing(p):
+		return classOwing
+	case p == nil || !scheduled:
+		return classNew
+	case r.SweepEvery <= 0 || !p.CheckedAt.After(now.Add(-r.SweepEvery)):
+		return classSweep
+	default:
+		return classUnchanged
+	}
+}
+
+// owing reports whether a record's number must be described every run: FAILED or
+// IN_PROGRESS at its last check, or a record that still owes a notification or a
+// confirmation.
+func owing(p *status.Record) bool {
+	return p != nil && (p.Status == status.Failed || p.Status == status.InProgress || p.Episode != nil ||
+		p.ClaimedBy != "" || !p.NotFoundAt.IsZero() || len(p.Attempted) > 0)
+}
+
+// order sorts by class, then by last check, oldest (never checked) first, so that a run that
+// must stop early still covers the touched and urgent ones and consecutive partial runs
+// sweep every number.
+func order(items []*item) {
 	checked := func(it *item) time.Time {
 		if it.prev == nil {
 			return time.Time{}
@@ -141,11 +223,8 @@ func order(items []*item) {
 		return it.prev.CheckedAt
 	}
 	slices.SortStableFunc(items, func(a, b *item) int {
-		if ua, ub := urgent(a), urgent(b); ua != ub {
-			if ua {
-				return -1
-			}
-			return 1
+		if a.class != b.class {
+			return int(a.class) - int(b.class)
 		}
 		return checked(a).Compare(checked(b))
 	})

@@ -10,8 +10,10 @@ import (
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-// TestOrder: urgent numbers (FAILED, IN_PROGRESS, an episode or a claim on record) first,
-// oldest check first among them; then never-checked ones; then the rest, oldest check first.
+// TestOrder: touched numbers first; then urgent ones (FAILED, IN_PROGRESS, an episode, a
+// claim, an unconfirmed 404 or an attempted publish on record), oldest check first among
+// them; then never-checked ones; then the rest, oldest check first (SweepEvery zero: every
+// number is due).
 func TestOrder(t *testing.T) {
 	now := time.Date(2026, 11, 26, 5, 40, 0, 0, time.UTC)
 	rec := func(st status.Status, ago time.Duration) *status.Record {
@@ -21,7 +23,14 @@ func TestOrder(t *testing.T) {
 	recovering.Episode = &status.Episode{FailedSince: now.Add(-time.Hour), EndedAt: now.Add(-time.Minute)}
 	crashed := rec(status.Claimed, 2*time.Minute)
 	crashed.ClaimedBy = "a run that died"
+	gone404 := rec(status.Claimed, 30*time.Second)
+	gone404.NotFoundAt = now.Add(-30 * time.Second)
+	attempted := rec(status.Claimed, 20*time.Second)
+	attempted.Attempted = []string{"n1"}
 	items := []*item{
+		{id: "touched-claimed-2h", prev: rec(status.Claimed, 2*time.Hour), touched: true},
+		{id: "404-once-30s", prev: gone404},
+		{id: "attempted-20s", prev: attempted},
 		{id: "claimed-1h", prev: rec(status.Claimed, time.Hour)},
 		{id: "new-a"},
 		{id: "failed-10m", prev: rec(status.Failed, 10*time.Minute)},
@@ -31,13 +40,13 @@ func TestOrder(t *testing.T) {
 		{id: "new-b"},
 		{id: "claimed-by-dead-run-2m", prev: crashed},
 	}
-	order(items)
+	r := &run{Monitor: &Monitor{Now: func() time.Time { return now }}}
 	var got []string
-	for _, it := range items {
+	for _, it := range r.selectItems(items, true) {
 		got = append(got, it.id)
 	}
-	want := []string{"failed-10m", "in-progress-5m", "claimed-by-dead-run-2m", "recovering-1m",
-		"new-a", "new-b", "claimed-3h", "claimed-1h"}
+	want := []string{"touched-claimed-2h", "failed-10m", "in-progress-5m", "claimed-by-dead-run-2m",
+		"recovering-1m", "404-once-30s", "attempted-20s", "new-a", "new-b", "claimed-3h", "claimed-1h"}
 	if !slices.Equal(got, want) {
 		t.Errorf("order\n got %v\nwant %v", got, want)
 	}
@@ -51,9 +60,8 @@ func TestBudgetReserveGrows(t *testing.T) {
 	// admitting k checks needs 1 + 2k minutes, so four fit (9 min) and a fifth (11) does not.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	r := &run{Monitor: &Monitor{
-		FinishReserve: time.Minute, ReservePerRecord: time.Minute, ReservePerNotification: time.Minute,
-	}}
+	r := &run{Monitor: &Monitor{ReservePerRecord: time.Minute, ReservePerNotification: time.Minute},
+		reserve: time.Minute}
 	b, checkCtx, stop := r.newBudget(ctx)
 	defer stop()
 
@@ -99,8 +107,8 @@ func TestBudgetReserveGrows(t *testing.T) {
 func TestBudgetCutsChecksUnderWay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	r := &run{Monitor: &Monitor{FinishReserve: time.Hour - 200*time.Millisecond, ReservePerRecord: time.Nanosecond,
-		ReservePerNotification: time.Nanosecond}}
+	r := &run{Monitor: &Monitor{ReservePerRecord: time.Nanosecond, ReservePerNotification: time.Nanosecond},
+		reserve: time.Hour - 200*time.Millisecond}
 	b, checkCtx, stop := r.newBudget(ctx)
 	defer stop()
 	if _, ok := b.admit(); !ok {
@@ -116,5 +124,48 @@ func TestBudgetCutsChecksUnderWay(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Error("the run's own context ended: only the checks may be cut")
+	}
+}
+
+// TestReserveScales (issue 9): the fixed finish reserve is at most a quarter of the time the
+// invocation has, so that with the handler's 5 s reserve a 12 s run checks for more than the
+// 5.5 s it used to, and a 5 s run checks at all; a run returns a margin before its deadline.
+func TestReserveScales(t *testing.T) {
+	testCases := []struct {
+		left, want, margin time.Duration
+	}{
+		{5 * time.Second, 1250 * time.Millisecond, 50 * time.Millisecond},
+		{12 * time.Second, 3 * time.Second, 120 * time.Millisecond},
+		{time.Minute, 5 * time.Second, 600 * time.Millisecond},
+		{15 * time.Minute, 5 * time.Second, 9 * time.Second},
+	}
+	for _, tc := range testCases {
+		if got := ScaledReserve(5*time.Second, tc.left); got != tc.want {
+			t.Errorf("reserve for %v: %v, want %v", tc.left, got, tc.want)
+		}
+		if got := ReturnMargin(tc.left); got != tc.margin {
+			t.Errorf("margin for %v: %v, want %v", tc.left, got, tc.margin)
+		}
+	}
+
+	// The budget of a 12 s invocation as Run sets it up: the first check may run until more
+	// than 5.5 s from now.
+	ctx, cancel, reserve := (&Monitor{FinishReserve: 5 * time.Second}).bound(context.Background())
+	dl, ok := ctx.Deadline()
+	cancel()
+	if !ok || time.Until(dl) > DefaultRunTimeout || reserve != 5*time.Second {
+		t.Errorf("without a deadline: deadline %v (%v), reserve %v; want one within %v, reserve 5 s", dl, ok,
+			reserve, DefaultRunTimeout)
+	}
+	parent, cancelParent := context.WithTimeout(context.Background(), 12*time.Second)
+	defer cancelParent()
+	ctx, cancel, reserve = (&Monitor{FinishReserve: 5 * time.Second}).bound(parent)
+	defer cancel()
+	r := &run{Monitor: &Monitor{}, reserve: reserve}
+	b, _, stop := r.newBudget(ctx)
+	defer stop()
+	end, ok := b.admit()
+	if !ok || time.Until(end) <= 5500*time.Millisecond {
+		t.Errorf("a 12 s run may check until %v from now, want more than 5.5 s", time.Until(end))
 	}
 }

@@ -6,9 +6,16 @@
 // invocation) share one state table. A run that has notifications to send first claims the
 // record with a conditional write; of two runs only the one whose write wins publishes, and
 // a record claimed by another live run is left alone. The claim is released by the write
-// that marks the notifications sent. If that write is lost (the run dies after SNS accepted),
-// the claim expires after the run's deadline plus a minute and a later run sends again: at
-// most one repeat, and never a lost notification.
+// that marks the notifications sent. If that write is lost (the run dies after SNS accepted,
+// or the write fails), the claim expires after the run's deadline plus a minute and a later
+// run sends again. The claim write notes each notification as attempted, as does a publish
+// SNS could not confirm; a later run repeats an attempted notification once and then marks
+// it sent whatever SNS says: at most one repeat, and never a lost notification.
+//
+// A scheduled run describes only what can have changed: numbers with a Claim/Update read
+// from CloudTrail since their last check first, then FAILED or IN_PROGRESS ones and records
+// that owe something, then new numbers, then, oldest first, those not checked for
+// SweepEvery (the safety net for changes CloudTrail does not show).
 package monitor
 
 import (
@@ -35,12 +42,18 @@ const (
 	DefaultReservePerNotification = 50 * time.Millisecond
 	// DefaultStoreTimeout bounds one attempt of a state read or write.
 	DefaultStoreTimeout = 5 * time.Second
-	// claimWithoutDeadline is how long a claim holds when the run has no deadline (a local
-	// run): far longer than publishing takes.
-	claimWithoutDeadline = 5 * time.Minute
+	// DefaultRunTimeout is the deadline of a run whose context has none (a local run), so
+	// that its claims always outlive its publishing.
+	DefaultRunTimeout = 5 * time.Minute
+	// DefaultOperationsOverlap is how far before the cursor operations are read again:
+	// CloudTrail usually shows a call within about 5 minutes, not always.
+	DefaultOperationsOverlap = 15 * time.Minute
 	// claimSlack is how long a claim outlives the run's deadline, for clock skew between the
 	// hosts of overlapping runs.
 	claimSlack = time.Minute
+	// minReturnMargin is the least time a run returns before its deadline: Lambda counts a
+	// return even a millisecond late as a timeout.
+	minReturnMargin = 50 * time.Millisecond
 )
 
 // Monitor holds what a run needs; build it once and call Run for each invocation. Run may be
@@ -61,8 +74,22 @@ type Monitor struct {
 	// means 1.
 	InFlight int
 
+	// Operations reads Connect's phone-number calls from CloudTrail (nil: CloudTrail is off,
+	// and every rule keeps to the bounds polling alone gives). Cursor keeps where the
+	// operations read end between runs (nil: every run looks back a retry window and an
+	// hour). OperationsOverlap is how far before the cursor a run reads again (zero:
+	// DefaultOperationsOverlap).
+	Operations        Operations
+	Cursor            Cursor
+	OperationsOverlap time.Duration
+	// SweepEvery is how often a scheduled run describes a number that cannot have changed
+	// (CLAIMED at its last check, no operation since, owing nothing). Zero describes every
+	// number every run.
+	SweepEvery time.Duration
+
 	// The finish reserve is the time kept free before the context deadline to save state and
-	// publish after the last check: FinishReserve, plus ReservePerRecord for each record the
+	// publish after the last check: FinishReserve (at most a quarter of the time the run has,
+	// so that a short invocation still checks numbers), plus ReservePerRecord for each record the
 	// run will save and ReservePerNotification for each notification it will publish. No new
 	// check starts when what is left would not cover the reserve for the work taken on so
 	// far, and checks still under way are cut when the time comes. Zero per-item costs mean
@@ -99,7 +126,19 @@ type Summary struct {
 	Errors            []NumberError  `json:"errors"`
 	Complete          bool           `json:"complete"`
 	DurationMs        int64          `json:"durationMs"`
+	// Unchanged counts the numbers a scheduled run did not describe because they cannot have
+	// changed since their last check (and are not due for the sweep).
+	Unchanged int `json:"unchanged"`
+	// SweepPending counts the numbers due for the sweep (last check older than SweepEvery)
+	// that this run did not reach; the next runs take them, oldest first.
+	SweepPending int `json:"sweepPending"`
 
+	// For metrics: operations read from CloudTrail, whether reading them failed, records not
+	// in phonewatch's format, and publishes SNS could not confirm.
+	Operations       int  `json:"-"`
+	OperationsFailed bool `json:"-"`
+	InvalidRecords   int  `json:"-"`
+	Unconfirmed      int  `json:"-"`
 	// NearestDeadline is the earliest retry deadline of an open FAILED episode (for metrics).
 	NearestDeadline time.Time `json:"-"`
 }
@@ -135,6 +174,13 @@ type item struct {
 	next    status.Record
 	notes   []status.Notification
 	sent    int // notes delivered
+
+	class class // why a scheduled run describes it
+	// op and release are the newest Claim/Update and Release known for the number: the
+	// record's own or one read from CloudTrail this run, whichever is newer.
+	op, release *status.Operation
+	touched     bool // an operation newer than the record's was read this run
+	invalid     bool // its record is not in phonewatch's format: reported, never described
 }
 
 // run is the state of one Run call.
@@ -143,38 +189,75 @@ type run struct {
 	id    string
 	start time.Time
 	sum   Summary
-	// checkErrs are the errors of numbers that could not be checked, for the run's error.
-	checkErrs []error
-	started   int // checks started
+	// checkErrs are the errors of numbers that could not be checked, and listErrs those of
+	// listings, for the run's error.
+	checkErrs, listErrs []error
+	started             int // checks started
+	// reserve is the fixed part of the finish reserve, scaled to the time the run has.
+	reserve time.Duration
+	// opsTo is where the operations read this run end, zero unless the read was complete.
+	opsTo time.Time
 }
 
 // Run checks the scope once. Per-number problems are entries in Summary.Errors. It returns an
 // error when no number at all could be checked, and when state could not be read or saved
 // (after retries), so that the errors alarm fires; the summary is filled in either way.
 func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
+	ctx, cancel, reserve := m.bound(ctx)
+	defer cancel()
 	r := &run{
 		Monitor: m,
 		id:      m.runID(),
 		start:   m.now(),
 		sum:     Summary{Statuses: map[string]int{}, Errors: []NumberError{}, Complete: true},
+		reserve: reserve,
 	}
 	items, err := r.gather(ctx, scope)
 	if err != nil {
 		return r.finish(), err
 	}
-	order(items)
+	items = r.selectItems(items, scope.Scheduled)
 	r.check(ctx, items)
 	saveErr := r.persist(ctx, items)
 	r.count(items)
+	r.advanceCursor(ctx, items, scope.Scheduled, saveErr == nil)
 	if saveErr != nil {
 		return r.finish(), saveErr
 	}
-	if r.sum.Checked == 0 && (len(items) > 0 || len(r.sum.Errors) > 0) {
+	// Errors of CloudTrail or of foreign records do not keep a number from being checked;
+	// a run with nothing to describe (every number unchanged) has checked all it should.
+	if r.sum.Checked == 0 && (len(items) > 0 || len(r.listErrs) > 0) {
 		err := r.nothingChecked(len(items))
 		r.log().ErrorContext(ctx, "no number could be checked", "error", err)
 		return r.finish(), err
 	}
 	return r.finish(), nil
+}
+
+// bound gives the run a deadline (DefaultRunTimeout when ctx has none, so that claims always
+// outlive publishing) that ends a margin before ctx's own: max(50 ms, 1 % of the time left),
+// since Lambda counts a return a millisecond late as a timeout. It returns the fixed part of
+// the finish reserve for that time: FinishReserve, but at most a quarter of it.
+func (m *Monitor) bound(ctx context.Context) (context.Context, context.CancelFunc, time.Duration) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(DefaultRunTimeout)
+	}
+	left := time.Until(dl)
+	ctx, cancel := context.WithDeadline(ctx, dl.Add(-ReturnMargin(left)))
+	return ctx, cancel, ScaledReserve(m.FinishReserve, left)
+}
+
+// ReturnMargin is how long before its deadline a run with this much time returns.
+func ReturnMargin(left time.Duration) time.Duration {
+	return max(minReturnMargin, left/100)
+}
+
+// ScaledReserve is the fixed finish reserve of a run with this much time: the configured
+// one, but never more than a quarter of the time, so that a short invocation (a 5 s or 12 s
+// function timeout) spends most of it checking.
+func ScaledReserve(configured, left time.Duration) time.Duration {
+	return max(0, min(configured, left/4))
 }
 
 // nothingChecked is the run's error when no number could be checked: it quotes the first
@@ -184,8 +267,8 @@ func (r *run) nothingChecked(n int) error {
 	switch {
 	case len(r.checkErrs) > 0:
 		return fmt.Errorf("no number could be checked (%d of %d tried): %w", r.started, n, r.checkErrs[0])
-	case len(r.sum.Errors) > 0:
-		return fmt.Errorf("no number could be checked: %s", r.sum.Errors[0].Error)
+	case len(r.listErrs) > 0:
+		return fmt.Errorf("no number could be checked: list: %w", r.listErrs[0])
 	default:
 		return fmt.Errorf("no number could be checked before the deadline: %d of %d checks started, none "+
 			"finished in time (Connect slow or unreachable, or the function's timeout too short for the "+
@@ -197,6 +280,9 @@ func (r *run) nothingChecked(n int) error {
 func (r *run) count(items []*item) {
 	for _, it := range items {
 		if !it.done {
+			if it.class == classSweep && it.err == nil {
+				r.sum.SweepPending++ // due, but the budget did not reach it
+			}
 			continue
 		}
 		r.sum.Checked++

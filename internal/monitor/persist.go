@@ -35,9 +35,14 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 	if len(claims) > 0 {
 		// Claim first: of two overlapping runs only the one whose conditional write wins
 		// publishes, and others leave the record alone until the claim is released or expires.
+		// The claim also notes what this run is about to publish: should SNS's answer or the
+		// mark write be lost, a later run repeats each at most once (see publish).
 		until := r.now().Add(r.claimFor(ctx))
 		for _, it := range claims {
 			it.next.ClaimedBy, it.next.ClaimUntil = r.id, until
+			for _, n := range it.notes {
+				noteAttempted(&it.next, n.ID)
+			}
 		}
 		var err error
 		var failed []*item
@@ -55,14 +60,15 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 	}
 
 	// One write marks what was delivered and releases the claims. Should it be lost, the
-	// claims expire and a later run sends again: the one window for a repeat.
+	// claims expire and a later run sends again, once: the claim write noted each
+	// notification as attempted, and a repeat is marked sent whatever SNS answers.
 	_, failed, err := r.save(ctx, "state", append(won, quiet...))
 	if err != nil {
 		errs = append(errs, err)
 		for _, it := range failed {
 			if it.sent > 0 {
 				r.addError(it.id, fmt.Errorf("notified, but marking it sent failed; once its claim expires a "+
-					"later run may send it again: %w", err))
+					"later run sends it once more (at most one repeat): %w", err))
 			}
 		}
 	}
@@ -79,7 +85,7 @@ func (r *run) publish(ctx context.Context, claimed []*item, n int) {
 	if len(notes) > 0 {
 		pubCtx, cancel := ctx, context.CancelFunc(func() {})
 		if dl, ok := ctx.Deadline(); ok {
-			keep := r.FinishReserve/2 + time.Duration(n)*orDefault(r.ReservePerRecord, DefaultReservePerRecord)
+			keep := r.reserve/2 + time.Duration(n)*orDefault(r.ReservePerRecord, DefaultReservePerRecord)
 			pubCtx, cancel = context.WithDeadline(ctx, dl.Add(-keep))
 		}
 		errs := r.Publisher.Publish(pubCtx, notes)
@@ -92,15 +98,7 @@ func (r *run) publish(ctx context.Context, claimed []*item, n int) {
 					err = errs[i]
 				}
 				i++
-				if err != nil {
-					r.addError(it.id, fmt.Errorf("publish %s, the next run retries: %w", note.Event, err))
-					r.log().ErrorContext(ctx, "publish failed; the next run retries", "phoneNumberId", it.id,
-						"event", note.Event, "error", err)
-					continue
-				}
-				it.next.MarkSent(note)
-				it.sent++
-				r.sum.NotificationsSent++
+				r.settle(ctx, it, note, err)
 			}
 		}
 	}
@@ -109,14 +107,48 @@ func (r *run) publish(ctx context.Context, claimed []*item, n int) {
 	}
 }
 
-// claimFor is how long a claim holds: past the end of this invocation (it cannot publish
-// later than that), plus slack for clock skew, so that no overlapping run publishes the same
-// notification meanwhile. The deadline is wall-clock time, so the duration is measured in it.
-func (r *run) claimFor(ctx context.Context) time.Duration {
-	if dl, ok := ctx.Deadline(); ok {
-		return time.Until(dl) + claimSlack
+// settle records one publish's outcome in the item's next record. Delivered: marked sent.
+// Unconfirmed (SNS may have accepted it): left noted as attempted, so that the next run
+// repeats it once; but a repeat (noted by an earlier run) is marked sent whatever SNS said,
+// so there is never a second repeat. Definitely not delivered: the attempt is forgotten
+// (unless an earlier run's attempt may have delivered it) and the next run sends it.
+func (r *run) settle(ctx context.Context, it *item, n status.Notification, err error) {
+	repeat := wasAttempted(it.prev, n.ID)
+	unconfirmed := errors.Is(err, status.ErrUnconfirmed)
+	if unconfirmed {
+		r.sum.Unconfirmed++
 	}
-	return claimWithoutDeadline
+	switch {
+	case err == nil:
+		markSent(&it.next, n)
+		it.sent++
+		r.sum.NotificationsSent++
+		return
+	case repeat && unconfirmed:
+		markSent(&it.next, n)
+		it.sent++
+		err = fmt.Errorf("publish %s (a repeat) unconfirmed: marked sent, not repeated again: %w", n.Event, err)
+	case unconfirmed:
+		err = fmt.Errorf("publish %s unconfirmed: it may have been delivered; the next run repeats it once: %w",
+			n.Event, err)
+	case repeat:
+		err = fmt.Errorf("publish %s (a repeat), the next run retries: %w", n.Event, err)
+	default:
+		dropAttempted(&it.next, n.ID)
+		err = fmt.Errorf("publish %s, the next run retries: %w", n.Event, err)
+	}
+	r.addError(it.id, err)
+	r.log().ErrorContext(ctx, "publish not confirmed", "phoneNumberId", it.id, "event", n.Event,
+		"notificationId", n.ID, "error", err)
+}
+
+// claimFor is how long a claim holds: past the end of this invocation (it cannot publish
+// later than that: every run has a deadline, see Monitor.bound), plus slack for clock skew,
+// so that no overlapping run publishes the same notification meanwhile. The deadline is
+// wall-clock time, so the duration is measured in it.
+func (r *run) claimFor(ctx context.Context) time.Duration {
+	dl, _ := ctx.Deadline()
+	return time.Until(dl) + claimSlack
 }
 
 // save writes the items' next records and returns the items now stored and, with an error,

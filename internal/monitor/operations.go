@@ -1,0 +1,206 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// lookupShare is the share of the time a run has that reading CloudTrail may take: it runs
+// beside listing and reading state, and must leave most of the run to describing.
+const lookupShare = 4
+
+// lookupResult is what one read of CloudTrail gave.
+type lookupResult struct {
+	ops []status.Operation
+	to  time.Time // where the read ends; meaningful only when err is nil
+	err error
+}
+
+// startLookup reads the operations since the cursor in the background and returns the
+// function that waits for them. A failure (AccessDenied, throttling, an outage, the time
+// share spent) is one summary error naming cloudtrail:LookupEvents, and the run goes on with
+// what was read and the operations the records already know: degrade, never fail.
+func (r *run) startLookup(ctx context.Context) func() []status.Operation {
+	if r.Operations == nil {
+		return func() []status.Operation { return nil }
+	}
+	done := make(chan lookupResult, 1)
+	go func() { done <- r.lookup(ctx) }()
+	return func() []status.Operation {
+		res := <-done
+		r.sum.Operations = len(res.ops)
+		if res.err != nil {
+			r.sum.OperationsFailed = true
+			r.log().ErrorContext(ctx, "reading operations from CloudTrail failed; going on without them",
+				"error", res.err)
+			r.addError("", fmt.Errorf("cloudtrail:LookupEvents: %w (the run goes on with the operations "+
+				"already known)", res.err))
+			return res.ops
+		}
+		r.opsTo = res.to
+		return res.ops
+	}
+}
+
+// lookup reads the operations from the cursor less the overlap (CloudTrail's delivery delay)
+// to now, within a quarter of the time the run has. The first read, or one after a long
+// pause, looks back one retry window and an hour: older calls cannot bound an open deadline.
+func (r *run) lookup(ctx context.Context) lookupResult {
+	to := r.now()
+	earliest := to.Add(-r.Policy.RetryWindow - time.Hour)
+	from := earliest
+	if r.Cursor != nil {
+		cctx, cancel := r.attemptCtx(ctx, 0)
+		c, err := r.Cursor.Cursor(cctx)
+		cancel()
+		switch {
+		case err != nil:
+			r.log().WarnContext(ctx, "reading the operations cursor failed; reading a whole window", "error", err)
+		case !c.IsZero():
+			from = c.Add(-orDefault(r.OperationsOverlap, DefaultOperationsOverlap))
+		}
+	}
+	if from.Before(earliest) {
+		from = earliest
+	}
+	lctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/lookupShare))
+		defer cancel()
+	}
+	ops, err := r.Operations.Lookup(lctx, from, to)
+	return lookupResult{ops: ops, to: to, err: err}
+}
+
+// claimedNumbers returns the numbers of ClaimPhoneNumber calls that no item stands for yet
+// and that are in the configured scope (no targets, or the claim's target is one of them):
+// watched from their claim, so that a claim that fails is seen by the very next run. Numbers
+// whose record is not in our format stay out.
+func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, invalid map[string]bool) []status.Number {
+	idx := index(byID)
+	var out []status.Number
+	seen := map[string]bool{}
+	for _, op := range ops {
+		id := op.PhoneNumberID
+		if id == "" && op.PhoneNumberARN != "" {
+			id = IDOf(op.PhoneNumberARN)
+		}
+		if op.Name != status.OpClaim || id == "" || idx.find(&op) != nil || seen[id] || invalid[id] {
+			continue
+		}
+		if len(r.Targets) > 0 && !slices.Contains(r.Targets, op.TargetARN) {
+			continue
+		}
+		seen[id] = true
+		out = append(out, status.Number{ID: id, ARN: op.PhoneNumberARN, E164: op.E164, TargetARN: op.TargetARN})
+	}
+	return out
+}
+
+// attach gives each item the newest Claim/Update and Release known for it (its record's or
+// one read now) and marks it touched when one read now is newer than its record's.
+func attach(ops []status.Operation, byID map[string]*item) {
+	idx := index(byID)
+	for _, it := range byID {
+		if it.prev != nil {
+			it.op, it.release = it.prev.Operation, it.prev.Release
+		}
+	}
+	for i := range ops {
+		op := &ops[i]
+		it := idx.find(op)
+		if it == nil {
+			continue
+		}
+		if op.Name == status.OpRelease {
+			if op.Newer(it.release) {
+				it.release, it.touched = op, true
+			}
+			continue
+		}
+		if op.Newer(it.op) {
+			it.op, it.touched = op, true
+		}
+	}
+}
+
+// numberIndex finds an item by the number's ID, ARN or E.164 number: a claim's request names
+// only the E.164 number.
+type numberIndex struct{ byID, byARN, byE164 map[string]*item }
+
+func index(byID map[string]*item) numberIndex {
+	x := numberIndex{byID: byID, byARN: map[string]*item{}, byE164: map[string]*item{}}
+	for _, it := range byID {
+		for _, n := range []status.Number{it.num, numberOf(it.prev)} {
+			if n.ARN != "" {
+				x.byARN[n.ARN] = it
+			}
+			if n.E164 != "" {
+				x.byE164[n.E164] = it
+			}
+		}
+	}
+	return x
+}
+
+func numberOf(r *status.Record) status.Number {
+	if r == nil {
+		return status.Number{}
+	}
+	return r.Number
+}
+
+func (x numberIndex) find(op *status.Operation) *item {
+	if it, ok := x.byID[op.PhoneNumberID]; ok && op.PhoneNumberID != "" {
+		return it
+	}
+	if op.PhoneNumberARN != "" {
+		if it, ok := x.byARN[op.PhoneNumberARN]; ok {
+			return it
+		}
+		if it, ok := x.byID[IDOf(op.PhoneNumberARN)]; ok {
+			return it
+		}
+	}
+	if op.E164 != "" {
+		return x.byE164[op.E164]
+	}
+	return nil
+}
+
+// withOperations adds to an observation at `at` the newest operations known for the item at
+// or before it.
+func (it *item) withOperations(o status.Observation) status.Observation {
+	if it.op != nil && !it.op.At.After(o.At) {
+		o.Operation = it.op
+	}
+	if it.release != nil && !it.release.At.After(o.At) && it.release.Newer(o.Operation) {
+		o.Release = it.release
+	}
+	return o
+}
+
+// advanceCursor moves the cursor to where this scheduled run's complete read of CloudTrail
+// ended, once every touched number was checked and saved: a touched number left for the
+// next run must be found touched again, so its operation must be read again.
+func (r *run) advanceCursor(ctx context.Context, items []*item, scheduled, saved bool) {
+	if !scheduled || !saved || r.Cursor == nil || r.opsTo.IsZero() {
+		return
+	}
+	for _, it := range items {
+		if it.touched && (!it.done || it.skipped || it.err != nil) {
+			return
+		}
+	}
+	cctx, cancel := r.attemptCtx(ctx, 0)
+	defer cancel()
+	if err := r.Cursor.SetCursor(cctx, r.opsTo); err != nil {
+		// Harmless: the next run reads these operations again.
+		r.log().WarnContext(ctx, "saving the operations cursor failed", "error", err)
+	}
+}
