@@ -207,7 +207,5 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 	}
 	it.next, it.notes = status.Decide(it.prev, it.obs, r.Policy)
 	it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
-	keepOperations(&it.next, it.obs)
-	ensureIDs(it.notes)
 	it.next.Attempted = keepOwed(it.next.Attempted, it.notes)
 }

@@ -41,7 +41,7 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 		for _, it := range claims {
 			it.next.ClaimedBy, it.next.ClaimUntil = r.id, until
 			for _, n := range it.notes {
-				noteAttempted(&it.next, n.ID)
+				it.next.NoteAttempted(n.ID)
 			}
 		}
 		var err error
@@ -113,19 +113,19 @@ func (r *run) publish(ctx context.Context, claimed []*item, n int) {
 // so there is never a second repeat. Definitely not delivered: the attempt is forgotten
 // (unless an earlier run's attempt may have delivered it) and the next run sends it.
 func (r *run) settle(ctx context.Context, it *item, n status.Notification, err error) {
-	repeat := wasAttempted(it.prev, n.ID)
+	repeat := it.prev != nil && it.prev.WasAttempted(n.ID)
 	unconfirmed := errors.Is(err, status.ErrUnconfirmed)
 	if unconfirmed {
 		r.sum.Unconfirmed++
 	}
 	switch {
 	case err == nil:
-		markSent(&it.next, n)
+		it.next.MarkSent(n) // which also ends its attempt
 		it.sent++
 		r.sum.NotificationsSent++
 		return
 	case repeat && unconfirmed:
-		markSent(&it.next, n)
+		it.next.MarkSent(n) // which also ends its attempt
 		it.sent++
 		err = fmt.Errorf("publish %s (a repeat) unconfirmed: marked sent, not repeated again: %w", n.Event, err)
 	case unconfirmed:

@@ -69,11 +69,12 @@ func TestDuplicateRunsPublishOnce(t *testing.T) {
 			e.received()
 			e.set("FAILED", failing...)
 		}, "FAILED", false},
-		{"gone while FAILED", func() {
+		{"gone once while FAILED: maybe transient", func() {
 			for _, id := range failing {
 				e.connect.Remove(id)
 			}
-		}, "EXPIRED", true},
+		}, "", true},
+		{"gone again: confirmed", func() {}, "EXPIRED", true},
 	}
 	for _, round := range rounds {
 		round.setup()
