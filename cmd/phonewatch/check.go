@@ -167,12 +167,15 @@ func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table stri
 		}
 		mon.Source = src
 	}
-	if _, err := operations(f, cfg, awsCfg); err != nil {
+	ops, err := operations(f, cfg, awsCfg)
+	if err != nil {
 		release()
 		return nil, nil, err
 	}
-	// At the merge with internal/cloudtrail: mon.Operations = ops, and mon.Cursor = the store
-	// (readOnly in a dry run).
+	// The operations come from --cloudtrail FILE, the account's CloudTrail, or nowhere (sample
+	// numbers never meet the real account's history); the cursor lives in the store (read-only
+	// in a dry run).
+	mon.Operations = ops
 	return mon, release, nil
 }
 

@@ -45,7 +45,7 @@ func NewSNS(awsCfg aws.Config, opts ...func(*sns.Options)) *sns.Client {
 
 // NewMonitor wires a monitor on Amazon Connect with the given state and publisher.
 func NewMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub monitor.Publisher, now func() time.Time, log *slog.Logger) *monitor.Monitor {
-	return &monitor.Monitor{
+	m := &monitor.Monitor{
 		Source:         connect.New(awsCfg, cfg.ConnectRPS, cfg.ConnectBurst),
 		Store:          st,
 		Publisher:      pub,
@@ -55,8 +55,16 @@ func NewMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub moni
 		Now:            now,
 		InFlight:       monitor.InFlightFor(cfg.ConnectRPS, cfg.ConnectBurst),
 		FinishReserve:  FinishReserve,
+		SweepEvery:     cfg.SweepEvery,
 		Log:            log,
 	}
+	if cfg.CloudTrail {
+		m.Operations = NewOperations(awsCfg)
+	}
+	if c, ok := st.(monitor.Cursor); ok {
+		m.Cursor = c // the cursor of the operations read lives in the state store
+	}
+	return m
 }
 
 // NewOperations is the CloudTrail event-history reader of Connect's phone-number operations.

@@ -208,4 +208,5 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 	it.next, it.notes = status.Decide(it.prev, it.obs, r.Policy)
 	it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
 	it.next.Attempted = keepOwed(it.next.Attempted, it.notes)
+	it.next.Repeated = keepOwed(it.next.Repeated, it.notes)
 }

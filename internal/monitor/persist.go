@@ -23,6 +23,7 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 		if !it.done || it.skipped {
 			continue
 		}
+		it.notes = r.settleRepeated(it)
 		if len(it.notes) > 0 {
 			claims = append(claims, it)
 		} else {
@@ -42,6 +43,9 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 			it.next.ClaimedBy, it.next.ClaimUntil = r.id, until
 			for _, n := range it.notes {
 				it.next.NoteAttempted(n.ID)
+				if it.prev != nil && it.prev.WasAttempted(n.ID) {
+					it.next.NoteRepeated(n.ID) // this run sends its one repeat
+				}
 			}
 		}
 		var err error
@@ -107,6 +111,26 @@ func (r *run) publish(ctx context.Context, claimed []*item, n int) {
 	}
 }
 
+// settleRepeated marks sent, without publishing, the notifications whose one repeat an
+// earlier run claimed to send but could not mark (its mark write was lost too), and returns
+// the rest: a repeat is never repeated, however often marking fails.
+func (r *run) settleRepeated(it *item) []status.Notification {
+	if it.prev == nil || len(it.prev.Repeated) == 0 {
+		return it.notes
+	}
+	var rest []status.Notification
+	for _, n := range it.notes {
+		if it.prev.WasRepeated(n.ID) {
+			it.next.MarkSent(n)
+			r.log().Warn("a repeat was sent by an earlier run whose mark was lost: marked sent, not sent again",
+				"phoneNumberId", it.id, "event", n.Event, "notificationId", n.ID)
+			continue
+		}
+		rest = append(rest, n)
+	}
+	return rest
+}
+
 // settle records one publish's outcome in the item's next record. Delivered: marked sent.
 // Unconfirmed (SNS may have accepted it): left noted as attempted, so that the next run
 // repeats it once; but a repeat (noted by an earlier run) is marked sent whatever SNS said,
@@ -132,6 +156,7 @@ func (r *run) settle(ctx context.Context, it *item, n status.Notification, err e
 		err = fmt.Errorf("publish %s unconfirmed: it may have been delivered; the next run repeats it once: %w",
 			n.Event, err)
 	case repeat:
+		it.next.ForgetRepeated(n.ID) // it delivered nothing: the next run's try is still the one repeat
 		err = fmt.Errorf("publish %s (a repeat), the next run retries: %w", n.Event, err)
 	default:
 		dropAttempted(&it.next, n.ID)

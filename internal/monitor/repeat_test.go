@@ -147,6 +147,44 @@ func TestFailedMarkRepeatsOnce(t *testing.T) {
 	}
 }
 
+// TestFailedMarkTwiceStillOneRepeat (issue 13.2): the mark write fails in the first run and
+// again in the run that sends the repeat. The third run must not send a third copy: it marks
+// the notification sent, since the repeat's own claim noted it as repeated.
+func TestFailedMarkTwiceStillOneRepeat(t *testing.T) {
+	w := newWorld(t)
+	id := ids(1, 1)[0]
+	w.put("FAILED", id)
+	fail := true
+	m := w.monitor()
+	m.Store = markFails(w, &fail)
+	for round := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := m.Run(ctx, scheduled)
+		cancel()
+		if err == nil {
+			t.Fatalf("round %d: the run with the mark write failing returned no error", round)
+		}
+		if pub := w.published(); len(pub) != 1 {
+			t.Fatalf("round %d: published %+v, want the FAILED (first, then its one repeat)", round, pub)
+		}
+		w.advance(time.Hour) // past the claim
+	}
+	fail = false
+	w.run(m, scheduled)
+	if pub := w.published(); len(pub) != 0 {
+		t.Errorf("after the repeat's mark failed too, a run published %+v; want nothing (at most one repeat)", pub)
+	}
+	rec := w.records()[id]
+	if !rec.Episode.Announced() || len(rec.Attempted) != 0 || len(rec.Repeated) != 0 || rec.ClaimedBy != "" {
+		t.Errorf("record %+v: want FAILED marked sent, nothing attempted or repeated, no claim", rec)
+	}
+	w.advance(5 * time.Minute)
+	w.run(m, scheduled)
+	if pub := w.published(); len(pub) != 0 {
+		t.Errorf("a later run published %+v", pub)
+	}
+}
+
 // TestTransactionConflictsDelayNotLose (issue 13, "Also"): when transaction conflicts use up
 // the store's retries at the claim, the run publishes nothing it could not claim and says so;
 // the next run sends the notification, once.

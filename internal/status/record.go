@@ -71,6 +71,10 @@ type Record struct {
 	// known to have failed (accepted unseen, or the mark write was lost): a later run may send
 	// each once more, and then marks it sent whatever the answer (at most one repeat).
 	Attempted []string `json:"attempted,omitempty" dynamodbav:"attempted,omitempty"`
+	// Repeated holds the IDs of Attempted notifications whose one repeat a run has claimed to
+	// send: should that run's mark write be lost too, a later run marks them sent instead of
+	// repeating again (at most one repeat, however often the mark fails).
+	Repeated []string `json:"repeated,omitempty" dynamodbav:"repeated,omitempty"`
 
 	// Version is the store's optimistic lock: a save succeeds only over the version it read.
 	Version int64 `json:"version" dynamodbav:"version"`
@@ -161,12 +165,36 @@ func (r *Record) NoteAttempted(id string) {
 // confirmation: sending it again is its one repeat.
 func (r *Record) WasAttempted(id string) bool { return slices.Contains(r.Attempted, id) }
 
-// forgetAttempted drops the ID from Attempted (it was delivered, or can no longer be decided).
+// forgetAttempted drops the ID from Attempted and Repeated (it was delivered, or can no
+// longer be decided).
 func (r *Record) forgetAttempted(id string) {
-	r.Attempted = slices.DeleteFunc(r.Attempted, func(a string) bool { return a == id })
-	if len(r.Attempted) == 0 {
-		r.Attempted = nil
+	r.Attempted = without(r.Attempted, id)
+	r.Repeated = without(r.Repeated, id)
+}
+
+// NoteRepeated records that a run is about to send the one repeat of an Attempted
+// notification.
+func (r *Record) NoteRepeated(id string) {
+	if id != "" && !r.WasRepeated(id) {
+		r.Repeated = append(r.Repeated, id)
 	}
+}
+
+// WasRepeated reports whether a run already claimed to send the one repeat of this
+// notification: it is marked sent, never sent a third time.
+func (r *Record) WasRepeated(id string) bool { return slices.Contains(r.Repeated, id) }
+
+// ForgetRepeated drops the ID from Repeated: the repeat definitely delivered nothing, so the
+// next run may send it again (still the one repeat).
+func (r *Record) ForgetRepeated(id string) { r.Repeated = without(r.Repeated, id) }
+
+// without returns ids less id, nil when empty.
+func without(ids []string, id string) []string {
+	ids = slices.DeleteFunc(ids, func(a string) bool { return a == id })
+	if len(ids) == 0 {
+		return nil
+	}
+	return ids
 }
 
 // pruneAttempted keeps Attempted small: only IDs of the current episode (or the one that
@@ -179,11 +207,16 @@ func (r *Record) pruneAttempted() {
 	if !r.InProgressSince.IsZero() {
 		live = append(live, "/"+string(EventStuck)+"/"+stamp(r.InProgressSince))
 	}
-	r.Attempted = slices.DeleteFunc(r.Attempted, func(id string) bool {
+	dead := func(id string) bool {
 		return !slices.ContainsFunc(live, func(l string) bool { return strings.Contains(id, l) })
-	})
+	}
+	r.Attempted = slices.DeleteFunc(r.Attempted, dead)
+	r.Repeated = slices.DeleteFunc(r.Repeated, dead)
 	if len(r.Attempted) == 0 {
 		r.Attempted = nil
+	}
+	if len(r.Repeated) == 0 {
+		r.Repeated = nil
 	}
 }
 
@@ -233,6 +266,6 @@ func (r *Record) clone() Record {
 		c.Episode = &e
 	}
 	c.Operation, c.Release = r.Operation.clone(), r.Release.clone()
-	c.Attempted = slices.Clone(r.Attempted)
+	c.Attempted, c.Repeated = slices.Clone(r.Attempted), slices.Clone(r.Repeated)
 	return c
 }
