@@ -73,18 +73,36 @@ func (h *Handler) emitMetrics(sum monitor.Summary, scheduled int) {
 		return
 	}
 	now := h.Now()
-	values := map[string]any{
-		"Checked":           sum.Checked,
-		"Failed":            sum.Statuses["FAILED"],
-		"InProgress":        sum.Statuses["IN_PROGRESS"],
-		"NotificationsSent": sum.NotificationsSent,
-		"Errors":            len(sum.Errors),
-		"ScheduledRuns":     scheduled,
+	cloudTrailFailed := 0
+	if sum.OperationsFailed {
+		cloudTrailFailed = 1
 	}
-	metrics := []map[string]string{
-		{"Name": "Checked", "Unit": "Count"}, {"Name": "Failed", "Unit": "Count"},
-		{"Name": "InProgress", "Unit": "Count"}, {"Name": "NotificationsSent", "Unit": "Count"},
-		{"Name": "Errors", "Unit": "Count"}, {"Name": "ScheduledRuns", "Unit": "Count"},
+	counts := []struct {
+		name  string
+		value int
+	}{
+		{"Checked", sum.Checked},
+		{"Failed", sum.Statuses["FAILED"]},
+		{"InProgress", sum.Statuses["IN_PROGRESS"]},
+		{"NotificationsSent", sum.NotificationsSent},
+		{"Errors", len(sum.Errors)},
+		{"ScheduledRuns", scheduled},
+		// Numbers not described because they cannot have changed, and those due for the
+		// sweep that this run did not reach (a backlog that grows means SWEEP_EVERY or
+		// CONNECT_RPS is too tight for the watch list).
+		{"Unchanged", sum.Unchanged},
+		{"SweepPending", sum.SweepPending},
+		// CloudTrail: operations read, and 1 when the lookup failed (the run went on without).
+		{"CloudTrailOperations", sum.Operations},
+		{"CloudTrailFailed", cloudTrailFailed},
+		{"InvalidRecords", sum.InvalidRecords},
+		{"UnconfirmedPublishes", sum.Unconfirmed},
+	}
+	values := make(map[string]any, len(counts)+1)
+	metrics := make([]map[string]string, 0, len(counts)+1)
+	for _, c := range counts {
+		values[c.name] = c.value
+		metrics = append(metrics, map[string]string{"Name": c.name, "Unit": "Count"})
 	}
 	if hrs := sum.HoursToNearestDeadline(now); !math.IsNaN(hrs) {
 		values["HoursToNearestDeadline"] = math.Round(hrs*100) / 100

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -119,8 +120,19 @@ func (discard) Publish(_ context.Context, ns []status.Notification) []error {
 }
 
 // runForMetrics invokes a Handler wired on one FAILED number (a file store in a temporary
-// folder) with src, if set, in place of the sample numbers, and returns its EMF line.
+// folder), with src, if set, in place of it, and returns its EMF line.
 func runForMetrics(t *testing.T, payload []byte, src monitor.Source) emfLine {
+	t.Helper()
+	out := emitted(t, payload, src)
+	var line emfLine
+	if err := json.Unmarshal(out, &line); err != nil {
+		t.Fatalf("the handler wrote no EMF line (%v):\n%s", err, out)
+	}
+	return line
+}
+
+// emitted is the EMF line of one invocation, as written.
+func emitted(t *testing.T, payload []byte, src monitor.Source) []byte {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 26, 5, 40, 0, 0, time.UTC) }
 	log := slog.New(slog.DiscardHandler)
@@ -140,9 +152,33 @@ func runForMetrics(t *testing.T, payload []byte, src monitor.Source) emfLine {
 	var out bytes.Buffer
 	h := &Handler{Monitor: mon, Log: log, Metrics: &out, Now: now}
 	_, _ = h.Run(context.Background(), payload)
-	var line emfLine
-	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
-		t.Fatalf("the handler wrote no EMF line (%v):\n%s", err, out.String())
+	return out.Bytes()
+}
+
+// TestEveryDeclaredMetricHasAValue: CloudWatch drops a declared metric without a value, and a
+// value without a declaration is no metric; the dashboard graphs these names.
+func TestEveryDeclaredMetricHasAValue(t *testing.T) {
+	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "scheduler-event.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return line
+	out := emitted(t, payload, nil)
+	var line emfLine
+	var raw map[string]any
+	if err := errors.Join(json.Unmarshal(out, &line), json.Unmarshal(out, &raw)); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range line.AWS.CloudWatchMetrics[0].Metrics {
+		names = append(names, m.Name)
+		if _, ok := raw[m.Name]; !ok {
+			t.Errorf("metric %s is declared but has no value", m.Name)
+		}
+	}
+	for _, want := range []string{"Checked", "Unchanged", "SweepPending", "CloudTrailOperations", "CloudTrailFailed",
+		"InvalidRecords", "UnconfirmedPublishes", "ScheduledRuns", "HoursToNearestDeadline"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("metric %s is not declared (declared: %v)", want, names)
+		}
+	}
 }

@@ -295,7 +295,8 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"Checked", "Failed", "InProgress", "NotificationsSent", "Errors",
-		"HoursToNearestDeadline", "ScheduledRuns", "CloudTrailLookups", "Unchanged"} {
+		"HoursToNearestDeadline", "ScheduledRuns", "Unchanged", "SweepPending", "CloudTrailOperations",
+		"CloudTrailFailed", "InvalidRecords", "UnconfirmedPublishes"} {
 		if !graphed["PhoneWatch/"+name] {
 			t.Errorf("the dashboard has no graph of PhoneWatch %s", name)
 		}
