@@ -175,7 +175,7 @@ func (r Renderer) chatbotDeadline(add func(label, value string), n status.Notifi
 		}
 		add("Retry deadline", deadline+" (*"+left+"* at the check)")
 		if n.Event == status.EventReminder {
-			add("Reminder", "due "+formatOffset(n.Reminder)+" before the deadline")
+			add("Reminder", "due "+status.FormatOffset(n.Reminder)+" before the deadline")
 		}
 		add("Deadline basis", md(string(n.Basis), 60)+" — "+r.basisShort(n))
 	case status.EventRecovered:

@@ -122,7 +122,7 @@ func (m *MachineMessage) episode(n status.Notification) {
 		m.LatestRelease = rfc3339(n.LatestRelease)
 	}
 	if n.Event == status.EventReminder && n.Reminder > 0 {
-		m.ReminderOffset = formatOffset(n.Reminder)
+		m.ReminderOffset = status.FormatOffset(n.Reminder)
 	}
 	if n.Event == status.EventExpired && n.Status == status.NotFound {
 		if !n.LastFailedAt.IsZero() {

@@ -81,7 +81,7 @@ func (r Renderer) deadlineLines(b *strings.Builder, n status.Notification) bool 
 		}
 		w("Deadline basis:    %s (see About the deadline)\n", visible(string(n.Basis)))
 		if n.Event == status.EventReminder {
-			w("Reminder:          the one due %s before the deadline (REMINDERS)\n", formatOffset(n.Reminder))
+			w("Reminder:          the one due %s before the deadline (REMINDERS)\n", status.FormatOffset(n.Reminder))
 		}
 	case n.Event == status.EventRecovered:
 		w("Retry deadline:    %s (no longer matters)\n", r.at(n.RetryDeadline))

@@ -131,20 +131,6 @@ func accountRegion(num status.Number) (account, region string) {
 	return "", ""
 }
 
-// formatOffset is a REMINDERS offset as the configuration writes it: "6h", "1h30m", "45s"
-// (time.Duration's form without its zero minutes and seconds). status has no formatter of its
-// own for it.
-func formatOffset(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // TestNotification is the notification `phonewatch test` publishes to topicARN at at: event
 // TEST, a notificationId of its own, and the topic as its target (its account and Region are
 // the ones the text and the JSON name). It proves the delivery path and nothing else.

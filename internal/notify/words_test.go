@@ -49,17 +49,6 @@ func TestCaller(t *testing.T) {
 	}
 }
 
-func TestFormatOffset(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		6 * time.Hour: "6h", time.Hour + 30*time.Minute: "1h30m", 30 * time.Minute: "30m",
-		45 * time.Second: "45s", 90 * time.Second: "1m30s", 2*time.Hour + 5*time.Second: "2h0m5s",
-	} {
-		if got := formatOffset(d); got != want {
-			t.Errorf("formatOffset(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 // TestTextOrder: read at 3 a.m., the text gives the deadline, then what to do, before the
 // block of identifiers.
 func TestTextOrder(t *testing.T) {
