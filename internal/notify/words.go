@@ -58,6 +58,26 @@ func operationWord(n status.Notification) string {
 	}
 }
 
+// restarted says what restarted a failed chain's deadline and what it was before, "" when
+// nothing did: "A new UpdatePhoneNumber at ... restarted the deadline; the previous deadline was
+// ...". Values from CloudTrail go through visible.
+func (r Renderer) restarted(n status.Notification) string {
+	if n.PreviousDeadline.IsZero() {
+		return ""
+	}
+	return "A new " + r.restartCall(n) + " restarted the deadline; the previous deadline was " +
+		r.at(n.PreviousDeadline) + "."
+}
+
+// restartCall is the call that restarted the deadline in words: "UpdatePhoneNumber at ..."
+// (with its time), or "claim or update call" when the notification does not carry it.
+func (r Renderer) restartCall(n status.Notification) string {
+	if op := n.Operation; op != nil {
+		return visible(op.Name) + " at " + r.at(op.At)
+	}
+	return operationWord(n) + " call"
+}
+
 // retriesWords says how many retries of this chain failed too, "" for the first failure.
 func retriesWords(n status.Notification) string {
 	switch {

@@ -115,17 +115,18 @@ func TestMachineAdditive(t *testing.T) {
 		episode := episodeEvent(n.Event)
 		gone := n.Event == status.EventExpired && n.Status == status.NotFound
 		want := map[string]bool{
-			"notificationId": true,
-			"account":        true,
-			"region":         true,
-			"failure":        episode,
-			"failedAfter":    episode && n.Basis == status.BasisTransition && !n.FailedAfter.IsZero(),
-			"latestRelease":  episode && !n.LatestRelease.IsZero(),
-			"reminderOffset": n.Event == status.EventReminder,
-			"retries":        episode && n.Retries > 0,
-			"operation":      episode && n.Operation != nil,
-			"lastFailedAt":   gone,
-			"release":        gone && n.Release != nil,
+			"notificationId":   true,
+			"account":          true,
+			"region":           true,
+			"failure":          episode,
+			"failedAfter":      episode && n.Basis == status.BasisTransition && !n.FailedAfter.IsZero(),
+			"latestRelease":    episode && !n.LatestRelease.IsZero(),
+			"reminderOffset":   n.Event == status.EventReminder,
+			"retries":          episode && n.Retries > 0,
+			"operation":        episode && n.Operation != nil,
+			"previousDeadline": episode && !n.PreviousDeadline.IsZero(),
+			"lastFailedAt":     gone,
+			"release":          gone && n.Release != nil,
 		}
 		for k, present := range want {
 			if _, ok := m[k]; ok != present {
@@ -137,6 +138,9 @@ func TestMachineAdditive(t *testing.T) {
 		}
 		if n.Event == status.EventReminder && m["reminderOffset"] != "1h" {
 			t.Errorf("%s: reminderOffset %v, want 1h", c.name, m["reminderOffset"])
+		}
+		if !n.PreviousDeadline.IsZero() && m["previousDeadline"] != rfc3339(n.PreviousDeadline) {
+			t.Errorf("%s: previousDeadline %v, want %s", c.name, m["previousDeadline"], rfc3339(n.PreviousDeadline))
 		}
 		if op, ok := m["operation"].(map[string]any); ok {
 			if op["name"] != n.Operation.Name || op["at"] != rfc3339(n.Operation.At) || op["by"] != n.Operation.By ||
