@@ -11,7 +11,7 @@ import (
 
 // TestGrouped holds the documented grouping rule (number.go) on numbers of every calling-code
 // length, and leaves anything that is not E.164 as it is.
-func TestGrouped(t *testing.T) {
+func TestFormatNumber(t *testing.T) {
 	for in, want := range map[string]string{
 		"+18005550100":      "+1 800 555 0100",
 		"+442071838750":     "+44 20 7183 8750",
@@ -26,8 +26,8 @@ func TestGrouped(t *testing.T) {
 		"+4420718387501234": "+4420718387501234", // too long
 		"":                  "",
 	} {
-		if got := grouped(in); got != want {
-			t.Errorf("grouped(%q) = %q, want %q", in, got, want)
+		if got := FormatNumber(in); got != want {
+			t.Errorf("FormatNumber(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
