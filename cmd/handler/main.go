@@ -21,7 +21,6 @@ import (
 
 	"github.com/phonewatch/phonewatch/internal/app"
 	"github.com/phonewatch/phonewatch/internal/config"
-	"github.com/phonewatch/phonewatch/internal/notify"
 	"github.com/phonewatch/phonewatch/internal/store"
 )
 
@@ -69,7 +68,7 @@ func serve(cfg config.Config, awsCfg aws.Config, log *slog.Logger) int {
 	h := &Handler{
 		Monitor: app.NewMonitor(cfg, awsCfg,
 			store.NewDynamo(app.NewDynamo(awsCfg), cfg.StateTable),
-			notify.NewSNS(app.NewSNS(awsCfg), cfg.TopicARN), time.Now, log),
+			app.NewPublisher(cfg, app.NewSNS(awsCfg), log), time.Now, log),
 		Log:     log,
 		Metrics: os.Stdout,
 		Now:     time.Now,

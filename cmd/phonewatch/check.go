@@ -15,7 +15,6 @@ import (
 	"github.com/phonewatch/phonewatch/internal/app"
 	"github.com/phonewatch/phonewatch/internal/config"
 	"github.com/phonewatch/phonewatch/internal/monitor"
-	"github.com/phonewatch/phonewatch/internal/notify"
 	"github.com/phonewatch/phonewatch/internal/trigger"
 )
 
@@ -148,7 +147,8 @@ func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table stri
 	if m == dryRunning {
 		st = readOnly{st}
 	}
-	out := &printer{w: e.stdout, json: f.asJSON}
+	log := logger(e.stderr, f.verbose)
+	out := &printer{w: e.stdout, json: f.asJSON, r: app.Renderer(cfg)}
 	var pub monitor.Publisher = out
 	if m == publishing {
 		if cfg.TopicARN == "" {
@@ -156,9 +156,9 @@ func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table stri
 			return nil, nil, errors.New("--publish needs TOPIC_ARN, the SNS topic to send to")
 		}
 		ids := &messageIDs{}
-		pub = &sender{sns: notify.NewSNS(app.NewSNS(awsCfg, ids.option), cfg.TopicARN), ids: ids, out: out}
+		pub = &sender{sns: app.NewPublisher(cfg, app.NewSNS(awsCfg, ids.option), log), ids: ids, out: out}
 	}
-	mon := app.NewMonitor(cfg, awsCfg, st, pub, now, logger(e.stderr, f.verbose))
+	mon := app.NewMonitor(cfg, awsCfg, st, pub, now, log)
 	if f.numbers != "" {
 		src, err := loadNumbers(f.numbers)
 		if err != nil {

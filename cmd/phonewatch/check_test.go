@@ -24,7 +24,9 @@ func TestCheckOnTheSample(t *testing.T) {
 	t.Setenv("AWS_REGION", "")
 	state := filepath.Join(t.TempDir(), "state.json")
 	out, errOut, code := checkSample(t, state)
-	if code != 0 || errOut != "" || !strings.Contains(out, "Subject: [FAILED] +1 800 555 0100 claim failed - retry before 2026-11-27 06:00 UTC") ||
+	// First sight of FAILED, no operation known: either call may have failed, and the deadline
+	// is an upper bound.
+	if code != 0 || errOut != "" || !strings.Contains(out, "Subject: [FAILED] +1 800 555 0100 claim or update failed - retry by 2026-11-27 06:00 UTC at most") ||
 		!strings.Contains(out, "first-observation") || !strings.Contains(out, "1 notification printed") {
 		t.Fatalf("exit %d, first run printed:\n%s\nstderr: %s", code, out, errOut)
 	}
@@ -33,7 +35,7 @@ func TestCheckOnTheSample(t *testing.T) {
 		t.Errorf("second run printed:\n%s", out)
 	}
 	for _, step := range []struct{ at, want string }{
-		{"+1h", "[STUCK] +442079460958"},
+		{"+1h", "[STUCK] +44 20 7946 0958"},
 		{"+19h", "[REMINDER] +1 800 555 0100"},
 		{"2026-11-26T06:00:00Z+23h30m", "[REMINDER] +1 800 555 0100"},
 		{"+25h", "[EXPIRED] +1 800 555 0100"},
@@ -182,12 +184,31 @@ func TestCheckCorruptState(t *testing.T) {
 	}
 }
 
-// --cloudtrail is wired to a loader that internal/cloudtrail provides at the merge.
+// --cloudtrail FILE is read through internal/cloudtrail: a missing file is one error naming the
+// flag and the file, before anything is checked; the sample file is accepted.
 func TestCheckCloudTrailFlag(t *testing.T) {
 	isolate(t)
-	_, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "s.json"), "--cloudtrail", "events.json")
-	if code != exitError || !strings.Contains(errOut, "--cloudtrail events.json") {
-		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	out, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "s.json"), "--cloudtrail", "events.json")
+	if code != exitError || strings.Count(errOut, "--cloudtrail") != 1 || !strings.Contains(errOut, "events.json") ||
+		strings.Count(errOut, "\n") != 1 || out != "" {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	sample := filepath.Join(repoRoot, "testdata/sample-cloudtrail.json")
+	if out, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "s.json"), "--cloudtrail", sample); code != 0 || errOut != "" ||
+		!strings.Contains(out, "Subject: [FAILED]") {
+		t.Errorf("sample CloudTrail: exit %d\n%s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// With DISPLAY_TIMEZONE the printed text shows local time beside UTC, as the published one
+// does; the subject stays UTC.
+func TestCheckDisplayTimezone(t *testing.T) {
+	isolate(t)
+	t.Setenv("DISPLAY_TIMEZONE", "America/New_York")
+	out, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "s.json"))
+	if code != 0 || errOut != "" || !strings.Contains(out, "Retry deadline:    2026-11-27 06:00:00 UTC (01:00 EST)") ||
+		!strings.Contains(out, "retry by 2026-11-27 06:00 UTC at most\n") {
+		t.Errorf("exit %d\n%s\nstderr: %s", code, out, errOut)
 	}
 }
 

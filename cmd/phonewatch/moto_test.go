@@ -226,16 +226,22 @@ func TestTestCommand(t *testing.T) {
 	s := newMotoStack(t)
 	t.Setenv("TOPIC_ARN", s.topic)
 	out, errOut, code := phonewatch(t, "test")
-	m := regexp.MustCompile(`notificationId: (test-\d+-[0-9a-f]{8})\n  SNS message ID: (\S+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`notificationId: (test-20261126T060000Z-[0-9a-f]{16})\n  SNS message ID: (\S+)`).FindStringSubmatch(out)
 	if code != 0 || m == nil {
-		t.Fatalf("exit %d\n%s\nstderr: %s", code, out, errOut)
+		t.Fatalf("exit %d, want the notification ID stamped with the command's time:\n%s\nstderr: %s", code, out, errOut)
 	}
 	got := s.receive(t, 1)[0]
-	if got.MessageAttributes["event"].Value != "TEST" || got.MessageID != m[2] {
+	if got.MessageAttributes["event"].Value != "TEST" || got.MessageID != m[2] || got.MessageAttributes["notificationId"].Value != m[1] {
 		t.Errorf("delivered %+v, printed %s", got, m[0])
 	}
-	if m[1] != fmt.Sprintf("test-%d-%s", sampleTime.Unix(), m[1][len(m[1])-8:]) {
-		t.Errorf("notification ID %s is not test-<unix>-<8 hex> at the command's time", m[1])
+	// The topic's account and Region, so that a subscriber of several stacks knows which one.
+	var machine struct{ Event, Account, Region, TargetARN string }
+	if err := json.Unmarshal([]byte(got.Message), &machine); err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "[TEST] phonewatch test notification from 123456789012 us-east-1" ||
+		machine.Event != "TEST" || machine.Account != "123456789012" || machine.Region != "us-east-1" || machine.TargetARN != s.topic {
+		t.Errorf("delivered subject %q, machine JSON %+v: want the topic's account and Region", got.Subject, machine)
 	}
 	t.Setenv("TOPIC_ARN", "")
 	if _, errOut, code := phonewatch(t, "test"); code != exitError || !strings.Contains(errOut, "set TOPIC_ARN") {

@@ -30,6 +30,9 @@ const (
 type printer struct {
 	w    io.Writer
 	json bool
+	// r words the text as the published one is worded: local time beside UTC when
+	// DISPLAY_TIMEZONE is set.
+	r notify.Renderer
 }
 
 var _ monitor.Publisher = (*printer)(nil)
@@ -55,7 +58,7 @@ func (p *printer) show(n status.Notification, note string) error {
 	if note != "" {
 		note = "\n" + note
 	}
-	_, err := fmt.Fprintf(p.w, "%s\nSubject: %s%s\n\n%s\n\n", rule, notify.Subject(n), note, strings.TrimRight(notify.Text(n), "\n"))
+	_, err := fmt.Fprintf(p.w, "%s\nSubject: %s%s\n\n%s\n\n", rule, notify.Subject(n), note, strings.TrimRight(p.r.Text(n), "\n"))
 	return err
 }
 

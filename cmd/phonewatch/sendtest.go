@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,27 +57,14 @@ func testCmd(ctx context.Context, args []string, e env) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	n := testNotification(wallClock())
+	n := notify.TestNotification(cfg.TopicARN, wallClock().UTC())
 	ids := &messageIDs{}
-	pub := notify.NewSNS(app.NewSNS(awsCfg, ids.option), cfg.TopicARN)
+	pub := app.NewPublisher(cfg, app.NewSNS(awsCfg, ids.option), logger(e.stderr, false))
 	if err := pub.Publish(ctx, []status.Notification{n})[0]; err != nil {
 		return fail("%v", err)
 	}
 	report(e.stdout, n, cfg.TopicARN, ids.take(notify.Subject(n)))
 	return exitOK
-}
-
-// testNotification is the TEST notification at now, with an ID of its own.
-func testNotification(now time.Time) status.Notification {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
-	return status.Notification{
-		Event:      status.EventTest,
-		ID:         fmt.Sprintf("test-%d-%s", now.Unix(), hex.EncodeToString(b)),
-		ObservedAt: now.UTC(),
-		StatusMessage: "This is a test from phonewatch test: if you read it, this subscription receives " +
-			"phonewatch's notifications. Nothing to do.",
-	}
 }
 
 func report(w io.Writer, n status.Notification, topic, messageID string) {

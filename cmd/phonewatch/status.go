@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/phonewatch/phonewatch/internal/notify"
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
@@ -27,7 +28,8 @@ Examples:
 
 Lists the tracked numbers: FAILED first by deadline, then IN_PROGRESS, then the rest; with
 since when, the retry deadline with its basis and time left, the failing operation and its
-caller when known, what was sent when, and the last check. Times are UTC. Reads only.
+caller when known, what was sent when, and the last check. Times are UTC, with the local
+time beside them when DISPLAY_TIMEZONE is set (--json: UTC only). Reads only.
 
 Exit status: 0 no number is FAILED; 3 at least one is; 1 an error; 2 a usage error.
 
@@ -80,7 +82,7 @@ func statusCmd(ctx context.Context, args []string, e env) int {
 	if *asJSON {
 		err = writeJSON(e.stdout, rows)
 	} else {
-		err = writeTable(e.stdout, rows, file+table)
+		err = writeTable(e.stdout, rows, file+table, clock{cfg.Location})
 	}
 	if err != nil {
 		return fail("%v", err)
@@ -213,7 +215,27 @@ func writeJSON(w io.Writer, rows []row) error {
 // tableTime is the table's time format; the header says UTC.
 const tableTime = "2006-01-02 15:04"
 
-func writeTable(w io.Writer, rows []row, from string) error {
+// clock writes the table's times: UTC, and the wall clock of loc (DISPLAY_TIMEZONE) beside it
+// when set, with its date only when that differs from UTC's, as notifications do.
+type clock struct{ loc *time.Location }
+
+func (c clock) at(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	utc := t.UTC().Format(tableTime)
+	if c.loc == nil || c.loc == time.UTC {
+		return utc
+	}
+	local := t.In(c.loc)
+	layout := "15:04 MST"
+	if local.Format(time.DateOnly) != t.UTC().Format(time.DateOnly) {
+		layout = "2006-01-02 15:04 MST"
+	}
+	return utc + " (" + local.Format(layout) + ")"
+}
+
+func writeTable(w io.Writer, rows []row, from string, c clock) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintf(w, "No numbers tracked in %s yet: phonewatch check adds them.\n", from)
 		return err
@@ -222,17 +244,10 @@ func writeTable(w io.Writer, rows []row, from string) error {
 	_, _ = fmt.Fprintln(tw, "NUMBER\tPHONE NUMBER ID\tSTATUS\tSINCE (UTC)\tRETRY DEADLINE (UTC)\tLEFT\tBASIS\tOPERATION\tSENT (UTC)\tCHECKED (UTC)")
 	for _, r := range rows {
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			orDash(grouped(r.PhoneNumber)), r.PhoneNumberID, r.Status, at(r.since), at(r.deadline), left(r),
-			orDash(deref(r.DeadlineBasis)), operation(r.Operation), sent(r.sent), at(r.checked))
+			orDash(notify.FormatNumber(r.PhoneNumber)), r.PhoneNumberID, r.Status, c.at(r.since), c.at(r.deadline), left(r),
+			orDash(deref(r.DeadlineBasis)), c.operation(r.Operation), c.sent(r.sent), c.at(r.checked))
 	}
 	return tw.Flush()
-}
-
-func at(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(tableTime)
 }
 
 // left is the time to the deadline, or how long ago it passed.
@@ -257,11 +272,11 @@ func short(d time.Duration) string {
 }
 
 // operation names a Connect call: what, when and who.
-func operation(op *status.Operation) string {
+func (c clock) operation(op *status.Operation) string {
 	if op == nil {
 		return "-"
 	}
-	s := op.Name + " " + at(op.At)
+	s := op.Name + " " + c.at(op.At)
 	if op.By != "" {
 		s += " by " + caller(op.By)
 	}
@@ -276,22 +291,13 @@ func caller(arn string) string {
 	return arn
 }
 
-func sent(s []sentAt) string {
+func (c clock) sent(s []sentAt) string {
 	if len(s) == 0 {
 		return "-"
 	}
 	parts := make([]string, len(s))
 	for i, x := range s {
-		parts[i] = x.event + " " + at(x.at)
+		parts[i] = x.event + " " + c.at(x.at)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// grouped is an E.164 number grouped for reading where its plan is known: North American
-// numbers as +1 800 555 0100; others are left as they are.
-func grouped(e164 string) string {
-	if len(e164) == 12 && strings.HasPrefix(e164, "+1") && strings.Trim(e164[1:], "0123456789") == "" {
-		return fmt.Sprintf("+1 %s %s %s", e164[2:5], e164[5:8], e164[8:])
-	}
-	return e164
 }

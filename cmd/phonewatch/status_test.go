@@ -107,3 +107,19 @@ func TestStatusExitWhenNoneFailed(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
+
+// With DISPLAY_TIMEZONE the table shows local time beside UTC (the date too when it differs);
+// the JSON for scripts stays UTC only, the same as without it.
+func TestStatusLocalTime(t *testing.T) {
+	isolate(t)
+	state := sampleState(t)
+	t.Setenv("DISPLAY_TIMEZONE", "America/New_York")
+	args := []string{"status", "--state", state, "--at", "2026-11-26T06:00:00Z+20h"}
+	out, errOut, code := phonewatch(t, args...)
+	if code != exitFailed || errOut != "" {
+		t.Errorf("exit %d, stderr: %s", code, errOut)
+	}
+	golden(t, "status-local.golden", out)
+	out, _, _ = phonewatch(t, append(args, "--json")...)
+	golden(t, "status.json.golden", out)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/phonewatch/phonewatch/internal/config"
 	"github.com/phonewatch/phonewatch/internal/connect"
 	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/notify"
 	"github.com/phonewatch/phonewatch/internal/trigger"
 )
 
@@ -41,6 +42,21 @@ func NewDynamo(awsCfg aws.Config) *dynamodb.Client {
 // that reads the message IDs SNS returns).
 func NewSNS(awsCfg aws.Config, opts ...func(*sns.Options)) *sns.Client {
 	return sns.NewFromConfig(awsCfg, append([]func(*sns.Options){func(o *sns.Options) { o.Retryer = shortBackoff() }}, opts...)...)
+}
+
+// Renderer words notifications for people in the configured display zone (DISPLAY_TIMEZONE)
+// beside UTC, in UTC only when none is set.
+func Renderer(cfg config.Config) notify.Renderer {
+	return notify.Renderer{Location: cfg.Location}
+}
+
+// NewPublisher is the publisher to TOPIC_ARN through client (see NewSNS): messages worded by
+// Renderer(cfg), one log line to log per notification the topic accepted.
+func NewPublisher(cfg config.Config, client *sns.Client, log *slog.Logger) *notify.SNS {
+	p := notify.NewSNS(client, cfg.TopicARN)
+	p.Renderer = Renderer(cfg)
+	p.Log = log
+	return p
 }
 
 // NewMonitor wires a monitor on Amazon Connect with the given state and publisher.

@@ -175,7 +175,14 @@ func (r Renderer) chatbotDeadline(add func(label, value string), n status.Notifi
 		}
 		add("Retry deadline", deadline+" (*"+left+"* at the check)")
 		if n.Event == status.EventReminder {
-			add("Reminder", "due "+formatOffset(n.Reminder)+" before the deadline")
+			add("Reminder", "due "+status.FormatOffset(n.Reminder)+" before the deadline")
+		}
+		if !n.PreviousDeadline.IsZero() {
+			call := operationWord(n) + " call"
+			if op := n.Operation; op != nil {
+				call = md(op.Name, 60) + " at " + r.at(op.At)
+			}
+			add("Previous deadline", r.at(n.PreviousDeadline)+" (restarted by the new "+call+")")
 		}
 		add("Deadline basis", md(string(n.Basis), 60)+" — "+r.basisShort(n))
 	case status.EventRecovered:

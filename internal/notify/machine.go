@@ -29,7 +29,9 @@ const SchemaVersion = "1"
 // retries (failed retries in the chain, when any) for the FAILED episode events; failedAfter
 // (basis transition: the last check that saw it not FAILED); latestRelease (when the deadline
 // is a lower bound: the latest the number can be released); reminderOffset on REMINDER, as
-// REMINDERS writes it ("6h"); operation, the call that failed, when known; lastFailedAt and
+// REMINDERS writes it ("6h"); operation, the call that failed, when known; previousDeadline
+// when a new claim or update (the operation) restarted a failed chain's deadline, the deadline
+// it had before; lastFailedAt and
 // release for an EXPIRED of a number that is gone. A TEST notification has event TEST, its
 // notificationId, and the topic's account and Region.
 type MachineMessage struct {
@@ -50,17 +52,18 @@ type MachineMessage struct {
 	InProgressSince string `json:"inProgressSince,omitempty"`
 	ObservedAt      string `json:"observedAt"`
 
-	NotificationID string            `json:"notificationId,omitempty"`
-	Account        string            `json:"account,omitempty"`
-	Region         string            `json:"region,omitempty"`
-	Failure        string            `json:"failure,omitempty"`
-	Retries        int               `json:"retries,omitempty"`
-	FailedAfter    string            `json:"failedAfter,omitempty"`
-	LatestRelease  string            `json:"latestRelease,omitempty"`
-	ReminderOffset string            `json:"reminderOffset,omitempty"`
-	Operation      *MachineOperation `json:"operation,omitempty"`
-	LastFailedAt   string            `json:"lastFailedAt,omitempty"`
-	Release        *MachineOperation `json:"release,omitempty"`
+	NotificationID   string            `json:"notificationId,omitempty"`
+	Account          string            `json:"account,omitempty"`
+	Region           string            `json:"region,omitempty"`
+	Failure          string            `json:"failure,omitempty"`
+	Retries          int               `json:"retries,omitempty"`
+	FailedAfter      string            `json:"failedAfter,omitempty"`
+	LatestRelease    string            `json:"latestRelease,omitempty"`
+	ReminderOffset   string            `json:"reminderOffset,omitempty"`
+	Operation        *MachineOperation `json:"operation,omitempty"`
+	PreviousDeadline string            `json:"previousDeadline,omitempty"`
+	LastFailedAt     string            `json:"lastFailedAt,omitempty"`
+	Release          *MachineOperation `json:"release,omitempty"`
 }
 
 // MachineOperation is a Connect phone-number call from CloudTrail in the machine JSON.
@@ -121,8 +124,11 @@ func (m *MachineMessage) episode(n status.Notification) {
 	if !n.LatestRelease.IsZero() {
 		m.LatestRelease = rfc3339(n.LatestRelease)
 	}
+	if !n.PreviousDeadline.IsZero() {
+		m.PreviousDeadline = rfc3339(n.PreviousDeadline)
+	}
 	if n.Event == status.EventReminder && n.Reminder > 0 {
-		m.ReminderOffset = formatOffset(n.Reminder)
+		m.ReminderOffset = status.FormatOffset(n.Reminder)
 	}
 	if n.Event == status.EventExpired && n.Status == status.NotFound {
 		if !n.LastFailedAt.IsZero() {

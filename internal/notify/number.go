@@ -28,8 +28,8 @@ import (
 // nanp is a North American Numbering Plan number in E.164: +1 and ten digits.
 var nanp = regexp.MustCompile(`^\+1[0-9]{10}$`)
 
-// e164 is a valid E.164 number: + and 8 to 15 digits, the first not 0.
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+// validE164 is a valid E.164 number: + and 8 to 15 digits, the first not 0.
+var validE164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 
 // twoDigitCodes are the two-digit country calling codes of ITU-T E.164.
 var twoDigitCodes = map[string]bool{
@@ -41,15 +41,17 @@ var twoDigitCodes = map[string]bool{
 	"93": true, "94": true, "95": true, "98": true,
 }
 
-// grouped is an E.164 number grouped for reading (see the rule above), or s itself.
-func grouped(s string) string {
+// FormatNumber is an E.164 number grouped for reading by the rule above (+1 800 555 0100,
+// +44 20 7183 8750), or e164 itself when it is not a valid E.164 number. Notifications and
+// `phonewatch status` show numbers this way.
+func FormatNumber(e164 string) string {
 	switch {
-	case nanp.MatchString(s):
-		return fmt.Sprintf("+1 %s %s %s", s[2:5], s[5:8], s[8:])
-	case !e164.MatchString(s):
-		return s
+	case nanp.MatchString(e164):
+		return fmt.Sprintf("+1 %s %s %s", e164[2:5], e164[5:8], e164[8:])
+	case !validE164.MatchString(e164):
+		return e164
 	}
-	digits := s[1:]
+	digits := e164[1:]
 	cc := 3
 	switch {
 	case digits[0] == '1' || digits[0] == '7':
@@ -72,12 +74,12 @@ func displayNumber(num status.Number) string {
 	if num.E164 == "" {
 		return num.ID
 	}
-	return grouped(num.E164)
+	return FormatNumber(num.E164)
 }
 
 // numberBeside is the grouped number with its E.164 form beside it when they differ.
 func numberBeside(num status.Number) string {
-	g := grouped(num.E164)
+	g := FormatNumber(num.E164)
 	if g == num.E164 {
 		return num.E164
 	}

@@ -57,6 +57,14 @@ var updateOp = &status.Operation{
 	EventID:   "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
 }
 
+// retryOp is a later UpdatePhoneNumber of the same number by the same caller: a retry.
+var retryOp = &status.Operation{
+	Name: status.OpUpdate, At: at("2026-11-26T09:00:00Z"),
+	By:        updateOp.By,
+	TargetARN: updateOp.TargetARN,
+	EventID:   "3c4d5e6f-0000-4000-8000-000000000003",
+}
+
 // claimOp is a ClaimPhoneNumber call run by an IAM user.
 var claimOp = &status.Operation{
 	Name: status.OpClaim, At: at("2026-11-26T07:02:00Z"),
@@ -121,6 +129,18 @@ var goldenCases = []struct {
 		Basis: status.BasisTransition, FailedAfter: at("2026-11-26T05:35:00Z"),
 		LatestRelease: at("2026-11-27T05:40:00Z"), Failure: status.FailureClaim, Retries: 2,
 		Operation: claimOp, ID: "n-7f1b2c3d-failed-3",
+	}, paris},
+	// A retry after the failure above: a new UpdatePhoneNumber at 09:00, FAILED again at 09:05.
+	// CloudTrail proves the new call, so the deadline restarts from it and the text says which
+	// deadline it replaced.
+	{"failed-restarted", status.Notification{
+		Event: status.EventFailed, Number: tollFree, Status: status.Failed,
+		StatusMessage: "The phone number could not be updated: the target has reached its limit.",
+		ObservedAt:    at("2026-11-26T09:05:00Z"),
+		FailedSince:   at("2026-11-26T09:05:00Z"), RetryDeadline: at("2026-11-27T09:00:00Z"),
+		Basis: status.BasisOperation, Operation: retryOp, Failure: status.FailureUpdate, Retries: 1,
+		LatestRelease: at("2026-11-27T09:05:00Z"), PreviousDeadline: at("2026-11-27T05:37:12Z"),
+		ID: "n-7f1b2c3d-failed-restarted",
 	}, paris},
 	{"reminder", status.Notification{
 		Event: status.EventReminder, Number: tollFree, Status: status.Failed,

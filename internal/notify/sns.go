@@ -58,6 +58,10 @@ type SNS struct {
 	// Log gets one line per notification the topic accepted (phoneNumberId, event,
 	// notificationId, SNS messageId); nil logs to slog.Default().
 	Log *slog.Logger
+	// Renderer words the messages: its Location (DISPLAY_TIMEZONE) adds local time beside UTC
+	// in the text and the chat notification. The zero Renderer is UTC only; subjects and the
+	// machine JSON are UTC whatever it is.
+	Renderer Renderer
 }
 
 var _ monitor.Publisher = (*SNS)(nil)
@@ -86,7 +90,7 @@ func (p *SNS) Publish(ctx context.Context, ns []status.Notification) []error {
 	var batch []entry
 	size := 0
 	for i, n := range ns {
-		e, err := newEntry(i, n)
+		e, err := newEntry(p.Renderer, i, n)
 		if err != nil {
 			errs[i] = err
 			continue
@@ -104,9 +108,9 @@ func (p *SNS) Publish(ctx context.Context, ns []status.Notification) []error {
 	return errs
 }
 
-// newEntry renders n into the PublishBatch entry with Id i.
-func newEntry(i int, n status.Notification) (entry, error) {
-	msg, err := Message(n)
+// newEntry renders n with r into the PublishBatch entry with Id i.
+func newEntry(r Renderer, i int, n status.Notification) (entry, error) {
+	msg, err := r.Message(n)
 	if err != nil {
 		return entry{}, err
 	}

@@ -36,8 +36,9 @@ type motoEnv struct {
 	sns *sns.Client
 	sqs *sqs.Client
 
-	mu    sync.Mutex
-	calls []batchCall
+	mu       sync.Mutex
+	calls    []batchCall
+	messages []string // every entry's Message as the client sent it, in order
 }
 
 type batchCall struct{ entries, bytes int }
@@ -62,10 +63,11 @@ func newMotoVia(t *testing.T, url, snsURL string) *motoEnv {
 			middleware.InitializeOutput, middleware.Metadata, error) {
 			if p, ok := in.Parameters.(*sns.PublishBatchInput); ok && awsmiddleware.GetOperationName(ctx) == "PublishBatch" {
 				c := batchCall{entries: len(p.PublishBatchRequestEntries)}
+				env.mu.Lock()
 				for _, e := range p.PublishBatchRequestEntries {
 					c.bytes += len(aws.ToString(e.Message)) + len(aws.ToString(e.Subject))
+					env.messages = append(env.messages, aws.ToString(e.Message))
 				}
-				env.mu.Lock()
 				env.calls = append(env.calls, c)
 				env.mu.Unlock()
 			}
@@ -350,7 +352,7 @@ func TestRecord(t *testing.T) {
 	ns := twelve()
 	var batch []entry
 	for _, i := range []int{5, 6, 7, 8} { // indices in the caller's slice, not positions in the batch
-		e, err := newEntry(i, ns[i])
+		e, err := newEntry(Renderer{}, i, ns[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -536,5 +538,40 @@ func TestSNSPublishLogsMessageID(t *testing.T) {
 			l.MessageID == "" || l.MessageID != messageIDs[n.ID] {
 			t.Errorf("log line %s, want %s %s %s with SNS message ID %q", line, n.Number.ID, n.Event, n.ID, messageIDs[n.ID])
 		}
+	}
+}
+
+// TestSNSPublishRenderer: a publisher given a display zone sends the people's keys in local
+// time beside UTC (the same text as Renderer.Text), while the subject and the machine JSON that
+// a queue receives stay UTC only.
+func TestSNSPublishRenderer(t *testing.T) {
+	env := newMoto(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	n := golden("failed-transition")
+	p := NewSNS(env.sns, topic)
+	p.Renderer = Renderer{Location: paris}
+	if err := p.Publish(t.Context(), []status.Notification{n})[0]; err != nil {
+		t.Fatal(err)
+	}
+	env.mu.Lock()
+	sent := append([]string(nil), env.messages...)
+	env.mu.Unlock()
+	if len(sent) != 1 {
+		t.Fatalf("%d messages sent, want 1", len(sent))
+	}
+	var keys map[string]string
+	if err := json.Unmarshal([]byte(sent[0]), &keys); err != nil {
+		t.Fatal(err)
+	}
+	if keys["email"] != p.Renderer.Text(n) || !strings.Contains(keys["email"], "2026-11-27 05:35:00 UTC (06:35 CET)") {
+		t.Errorf("email key is not the text in Paris time:\n%s", keys["email"])
+	}
+	if !strings.Contains(keys["https"], "(06:35 CET)") {
+		t.Errorf("https key lacks the local time: %s", keys["https"])
+	}
+	got := env.drain(t, q)
+	if len(got) != 1 || got[0].Subject != Subject(n) || strings.Contains(got[0].Message, "CET") {
+		t.Errorf("delivered %+v: want the UTC subject and UTC machine JSON", got)
 	}
 }

@@ -79,9 +79,12 @@ func (r Renderer) deadlineLines(b *strings.Builder, n status.Notification) bool 
 		if !n.LatestRelease.IsZero() && !n.LatestRelease.Equal(n.RetryDeadline) {
 			w("Latest release:    %s (the deadline cannot be later than this)\n", r.at(n.LatestRelease))
 		}
+		if !n.PreviousDeadline.IsZero() {
+			w("Previous deadline: %s (restarted by the new %s)\n", r.at(n.PreviousDeadline), r.restartCall(n))
+		}
 		w("Deadline basis:    %s (see About the deadline)\n", visible(string(n.Basis)))
 		if n.Event == status.EventReminder {
-			w("Reminder:          the one due %s before the deadline (REMINDERS)\n", formatOffset(n.Reminder))
+			w("Reminder:          the one due %s before the deadline (REMINDERS)\n", status.FormatOffset(n.Reminder))
 		}
 	case n.Event == status.EventRecovered:
 		w("Retry deadline:    %s (no longer matters)\n", r.at(n.RetryDeadline))
@@ -157,7 +160,7 @@ func (r Renderer) headline(n status.Notification, num string) string {
 	op := operationWord(n)
 	switch n.Event {
 	case status.EventFailed:
-		return strings.TrimSpace(r.failedHeadline(n, num, op, deadline) + " " + retriesWords(n))
+		return strings.Join(strings.Fields(r.failedHeadline(n, num, op, deadline)+" "+retriesWords(n)+" "+r.restarted(n)), " ")
 	case status.EventReminder:
 		if n.TimeLeft() <= 0 {
 			return fmt.Sprintf("Reminder: Amazon Connect phone number %s is still FAILED, and its retry "+

@@ -58,6 +58,26 @@ func operationWord(n status.Notification) string {
 	}
 }
 
+// restarted says what restarted a failed chain's deadline and what it was before, "" when
+// nothing did: "A new UpdatePhoneNumber at ... restarted the deadline; the previous deadline was
+// ...". Values from CloudTrail go through visible.
+func (r Renderer) restarted(n status.Notification) string {
+	if n.PreviousDeadline.IsZero() {
+		return ""
+	}
+	return "A new " + r.restartCall(n) + " restarted the deadline; the previous deadline was " +
+		r.at(n.PreviousDeadline) + "."
+}
+
+// restartCall is the call that restarted the deadline in words: "UpdatePhoneNumber at ..."
+// (with its time), or "claim or update call" when the notification does not carry it.
+func (r Renderer) restartCall(n status.Notification) string {
+	if op := n.Operation; op != nil {
+		return visible(op.Name) + " at " + r.at(op.At)
+	}
+	return operationWord(n) + " call"
+}
+
 // retriesWords says how many retries of this chain failed too, "" for the first failure.
 func retriesWords(n status.Notification) string {
 	switch {
@@ -129,20 +149,6 @@ func accountRegion(num status.Number) (account, region string) {
 		}
 	}
 	return "", ""
-}
-
-// formatOffset is a REMINDERS offset as the configuration writes it: "6h", "1h30m", "45s"
-// (time.Duration's form without its zero minutes and seconds). status has no formatter of its
-// own for it.
-func formatOffset(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // TestNotification is the notification `phonewatch test` publishes to topicARN at at: event

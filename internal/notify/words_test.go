@@ -11,7 +11,7 @@ import (
 
 // TestGrouped holds the documented grouping rule (number.go) on numbers of every calling-code
 // length, and leaves anything that is not E.164 as it is.
-func TestGrouped(t *testing.T) {
+func TestFormatNumber(t *testing.T) {
 	for in, want := range map[string]string{
 		"+18005550100":      "+1 800 555 0100",
 		"+442071838750":     "+44 20 7183 8750",
@@ -26,8 +26,8 @@ func TestGrouped(t *testing.T) {
 		"+4420718387501234": "+4420718387501234", // too long
 		"":                  "",
 	} {
-		if got := grouped(in); got != want {
-			t.Errorf("grouped(%q) = %q, want %q", in, got, want)
+		if got := FormatNumber(in); got != want {
+			t.Errorf("FormatNumber(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -45,17 +45,6 @@ func TestCaller(t *testing.T) {
 		}
 		if got := callerShort(arn); got != want[1] {
 			t.Errorf("callerShort(%q) = %q, want %q", arn, got, want[1])
-		}
-	}
-}
-
-func TestFormatOffset(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		6 * time.Hour: "6h", time.Hour + 30*time.Minute: "1h30m", 30 * time.Minute: "30m",
-		45 * time.Second: "45s", 90 * time.Second: "1m30s", 2*time.Hour + 5*time.Second: "2h0m5s",
-	} {
-		if got := formatOffset(d); got != want {
-			t.Errorf("formatOffset(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
@@ -126,17 +115,18 @@ func TestMachineAdditive(t *testing.T) {
 		episode := episodeEvent(n.Event)
 		gone := n.Event == status.EventExpired && n.Status == status.NotFound
 		want := map[string]bool{
-			"notificationId": true,
-			"account":        true,
-			"region":         true,
-			"failure":        episode,
-			"failedAfter":    episode && n.Basis == status.BasisTransition && !n.FailedAfter.IsZero(),
-			"latestRelease":  episode && !n.LatestRelease.IsZero(),
-			"reminderOffset": n.Event == status.EventReminder,
-			"retries":        episode && n.Retries > 0,
-			"operation":      episode && n.Operation != nil,
-			"lastFailedAt":   gone,
-			"release":        gone && n.Release != nil,
+			"notificationId":   true,
+			"account":          true,
+			"region":           true,
+			"failure":          episode,
+			"failedAfter":      episode && n.Basis == status.BasisTransition && !n.FailedAfter.IsZero(),
+			"latestRelease":    episode && !n.LatestRelease.IsZero(),
+			"reminderOffset":   n.Event == status.EventReminder,
+			"retries":          episode && n.Retries > 0,
+			"operation":        episode && n.Operation != nil,
+			"previousDeadline": episode && !n.PreviousDeadline.IsZero(),
+			"lastFailedAt":     gone,
+			"release":          gone && n.Release != nil,
 		}
 		for k, present := range want {
 			if _, ok := m[k]; ok != present {
@@ -148,6 +138,9 @@ func TestMachineAdditive(t *testing.T) {
 		}
 		if n.Event == status.EventReminder && m["reminderOffset"] != "1h" {
 			t.Errorf("%s: reminderOffset %v, want 1h", c.name, m["reminderOffset"])
+		}
+		if !n.PreviousDeadline.IsZero() && m["previousDeadline"] != rfc3339(n.PreviousDeadline) {
+			t.Errorf("%s: previousDeadline %v, want %s", c.name, m["previousDeadline"], rfc3339(n.PreviousDeadline))
 		}
 		if op, ok := m["operation"].(map[string]any); ok {
 			if op["name"] != n.Operation.Name || op["at"] != rfc3339(n.Operation.At) || op["by"] != n.Operation.By ||
