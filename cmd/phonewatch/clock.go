@@ -9,9 +9,10 @@ import (
 // atHelp describes --at for every command that takes it.
 const atHelp = "run as if at `TIME`: RFC 3339 (2026-11-27T05:00:00Z), an offset from now (+20h, +90m), or both (2026-11-26T06:00:00Z+19h)"
 
-// clockAt returns a clock that starts at `at` and runs on from there: at is empty (now), an
-// RFC 3339 time, +<duration> from now, or <RFC 3339>+<duration> (a fixed time looked ahead
-// from, so that `make run AT=+19h` is reproducible).
+// clockAt returns the run's clock: at is empty (now), an RFC 3339 time, +<duration> from now,
+// or <RFC 3339>+<duration> (a fixed time looked ahead from). An offset from now runs on from
+// there; a clock set to a fixed time stands still at it, so that a run such as
+// `make run AT=+19h` prints the same, to the notification ID, wherever and whenever it runs.
 func clockAt(at string, now func() time.Time) (func() time.Time, error) {
 	if at == "" {
 		return now, nil
@@ -20,8 +21,11 @@ func clockAt(at string, now func() time.Time) (func() time.Time, error) {
 	if err != nil {
 		return nil, err
 	}
-	start := now()
-	return func() time.Time { return base.Add(now().Sub(start)) }, nil
+	if strings.HasPrefix(at, "+") {
+		start := now()
+		return func() time.Time { return base.Add(now().Sub(start)) }, nil
+	}
+	return func() time.Time { return base }, nil
 }
 
 // parseAt reads one --at value against the current time.

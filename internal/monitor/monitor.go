@@ -186,7 +186,9 @@ type item struct {
 // run is the state of one Run call.
 type run struct {
 	*Monitor
-	id    string
+	id string
+	// start is when the run began, in wall-clock time: the duration is the run's own, whatever
+	// the Monitor's clock says (a local run may stand at one instant).
 	start time.Time
 	sum   Summary
 	// checkErrs are the errors of numbers that could not be checked, and listErrs those of
@@ -208,7 +210,7 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	r := &run{
 		Monitor: m,
 		id:      m.runID(),
-		start:   m.now(),
+		start:   time.Now(),
 		sum:     Summary{Statuses: map[string]int{}, Errors: []NumberError{}, Complete: true},
 		reserve: reserve,
 	}
@@ -300,7 +302,7 @@ func (r *run) count(items []*item) {
 }
 
 func (r *run) finish() Summary {
-	r.sum.DurationMs = r.now().Sub(r.start).Milliseconds()
+	r.sum.DurationMs = time.Since(r.start).Milliseconds()
 	return r.sum
 }
 
