@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"time"
-	_ "time/tzdata" // DISPLAY_TIMEZONE: provided.al2023 has no zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // DISPLAY_TIMEZONE everywhere: provided.al2023 has no zoneinfo
 
 	"github.com/phonewatch/phonewatch/internal/status"
 )

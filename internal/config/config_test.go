@@ -109,3 +109,64 @@ func TestAllProblemsReportedTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestNewVariables: CLOUDTRAIL, SWEEP_EVERY and DISPLAY_TIMEZONE, with DESIGN's defaults, and
+// each bad value named.
+func TestNewVariables(t *testing.T) {
+	base := map[string]string{TopicARN: "arn:aws:sns:us-east-1:111122223333:pw", StateTable: "t"}
+	c, err := Load(env(base), true, Checks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.CloudTrail || c.SweepEvery != time.Hour || c.Location != nil || len(c.Warnings) != 0 {
+		t.Errorf("defaults: CloudTrail %v, SweepEvery %s, Location %v, Warnings %v; want true, 1h, none, none",
+			c.CloudTrail, c.SweepEvery, c.Location, c.Warnings)
+	}
+	set := map[string]string{CloudTrail: "false", SweepEvery: "90m", DisplayTimezone: "Europe/Berlin"}
+	for k, v := range base {
+		set[k] = v
+	}
+	c, err = Load(env(set), true, Checks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CloudTrail || c.SweepEvery != 90*time.Minute || c.Location == nil || c.Location.String() != "Europe/Berlin" {
+		t.Errorf("set: CloudTrail %v, SweepEvery %s, Location %v", c.CloudTrail, c.SweepEvery, c.Location)
+	}
+	for name, bad := range map[string]string{CloudTrail: "yes please", SweepEvery: "-1h",
+		DisplayTimezone: "Mars/Olympus_Mons"} {
+		vars := map[string]string{name: bad}
+		for k, v := range base {
+			vars[k] = v
+		}
+		if _, err := Load(env(vars), true, Checks{}); err == nil || !strings.Contains(err.Error(), name+"=") {
+			t.Errorf("%s=%q: error %v, want one naming the variable", name, bad, err)
+		}
+	}
+}
+
+// TestRemindersThatCannotApply (issue 9): with a short RETRY_WINDOW, a default reminder that
+// cannot apply is dropped with a warning naming both variables; an explicit one is an error
+// naming both.
+func TestRemindersThatCannotApply(t *testing.T) {
+	c, err := Load(env(map[string]string{RetryWindow: "30m"}), false, Checks{})
+	if err != nil {
+		t.Fatalf("defaults with RETRY_WINDOW=30m: %v, want the default reminders dropped, not an error", err)
+	}
+	if len(c.Policy.Reminders) != 0 || len(c.Warnings) != 2 {
+		t.Fatalf("reminders %v, warnings %q; want none kept and one warning per dropped default", c.Policy.Reminders, c.Warnings)
+	}
+	for _, w := range c.Warnings {
+		if !strings.Contains(w, Reminders) || !strings.Contains(w, RetryWindow+"=30m") {
+			t.Errorf("warning %q does not name both REMINDERS and RETRY_WINDOW=30m", w)
+		}
+	}
+	c, err = Load(env(map[string]string{RetryWindow: "3h"}), false, Checks{})
+	if err != nil || !slices.Equal(c.Policy.Reminders, []time.Duration{time.Hour}) || len(c.Warnings) != 1 {
+		t.Errorf("RETRY_WINDOW=3h: reminders %v, warnings %q, err %v; want [1h] kept and the 6h dropped", c.Policy.Reminders, c.Warnings, err)
+	}
+	_, err = Load(env(map[string]string{RetryWindow: "30m", Reminders: "1h"}), false, Checks{})
+	if err == nil || !strings.Contains(err.Error(), Reminders+"=") || !strings.Contains(err.Error(), RetryWindow) {
+		t.Errorf("explicit REMINDERS=1h with RETRY_WINDOW=30m: %v, want an error naming both", err)
+	}
+}
