@@ -6,13 +6,10 @@
 package cloudtrail
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -23,10 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
 
 	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/pacing"
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
@@ -105,7 +102,7 @@ func New(cfg aws.Config, optFns ...func(*Options)) *Reader {
 	}
 	opts := make([]func(*cloudtrail.Options), 0, len(o.ClientOptions)+2)
 	opts = append(opts, func(co *cloudtrail.Options) {
-		co.HTTPClient = bufferedBodies{co.HTTPClient}
+		co.HTTPClient = pacing.BufferedBodies{Next: co.HTTPClient}
 		co.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = maxAttempts
 			so.MaxBackoff = maxBackoff
@@ -116,7 +113,7 @@ func New(cfg aws.Config, optFns ...func(*Options)) *Reader {
 	})
 	opts = append(opts, o.ClientOptions...)
 	opts = append(opts, func(co *cloudtrail.Options) {
-		co.APIOptions = append(co.APIOptions, r.addPacing)
+		co.APIOptions = append(co.APIOptions, pacing.Pacer{Name: "CloudTrail lookup", Limiter: r.limiter, Attempt: r.count}.Add)
 	})
 	r.client = cloudtrail.NewFromConfig(cfg, opts...)
 	return r
@@ -258,59 +255,10 @@ func (c *collector) operations() []status.Operation {
 	return c.ops
 }
 
-// addPacing puts the pacer in the finalize step right after the SDK's retry loop, so that
-// every attempt, first or retry, waits for the limiter, and is signed only when its turn
-// has come (as internal/connect does).
-func (r *Reader) addPacing(stack *middleware.Stack) error {
-	return stack.Finalize.Insert(pacer{r}, "Retry", middleware.After)
-}
-
-// pacer is a finalize middleware that waits for the limiter before each attempt and counts
-// attempts and throttled answers.
-type pacer struct{ r *Reader }
-
-func (pacer) ID() string { return "phonewatch.CloudTrailPacer" }
-
-func (p pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
-	middleware.FinalizeOutput, middleware.Metadata, error,
-) {
-	// The limiter refuses at once a wait that would outlast ctx's deadline.
-	if err := p.r.limiter.Wait(ctx); err != nil {
-		cause := ctx.Err()
-		if cause == nil {
-			cause = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-		}
-		// The retryer never retries a canceled request, and it unwraps to the context's
-		// error, so callers can tell "out of time" from a CloudTrail failure.
-		return middleware.FinalizeOutput{}, middleware.Metadata{},
-			&aws.RequestCanceledError{Err: fmt.Errorf("wait for the CloudTrail lookup rate: %w", cause)}
-	}
-	p.r.lookups.Add(1)
-	out, md, err := next.HandleFinalize(ctx, in)
+// count counts one lookup attempt, and a throttled answer.
+func (r *Reader) count(err error) {
+	r.lookups.Add(1)
 	if err != nil && retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
-		p.r.throttled.Add(1)
+		r.throttled.Add(1)
 	}
-	return out, md, err
-}
-
-// bufferedBodies hands the transport an in-memory copy of each request body, for the reason
-// internal/connect gives: the SDK closes a body while net/http may still read it, the
-// connection drops and the SDK retries (aws/aws-sdk-go-v2#2737), spending quota. Every
-// LookupEvents request has a body.
-type bufferedBodies struct{ next cloudtrail.HTTPClient }
-
-func (c bufferedBodies) Do(req *http.Request) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return c.next.Do(req)
-	}
-	body, err := io.ReadAll(req.Body)
-	_ = req.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read the request body: %w", err)
-	}
-	r := req.Clone(req.Context())
-	r.ContentLength = int64(len(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	r.Body, _ = r.GetBody()
-	return c.next.Do(r)
 }

@@ -3,14 +3,11 @@
 package connect
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
-	"net/http"
 	"strings"
 	"time"
 
@@ -19,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/connect"
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
-	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
 
 	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/pacing"
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
@@ -77,7 +74,7 @@ func New(cfg aws.Config, rps float64, burst int, optFns ...func(*connect.Options
 
 	opts := make([]func(*connect.Options), 0, len(optFns)+2)
 	opts = append(opts, func(o *connect.Options) {
-		o.HTTPClient = bufferedBodies{o.HTTPClient} // the SDK's default client by now, or cfg's
+		o.HTTPClient = pacing.BufferedBodies{Next: o.HTTPClient} // the SDK's default client by now, or cfg's
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = maxAttempts
 			so.MaxBackoff = maxBackoff
@@ -90,67 +87,12 @@ func New(cfg aws.Config, rps float64, burst int, optFns ...func(*connect.Options
 	})
 	opts = append(opts, optFns...)
 	opts = append(opts, func(o *connect.Options) {
-		o.APIOptions = append(o.APIOptions, s.addPacing)
+		o.APIOptions = append(o.APIOptions, pacing.Pacer{Name: "Connect request", Limiter: s.limiter}.Add)
 	})
 	s.client = connect.NewFromConfig(cfg, opts...)
 	return s
 }
 
-// addPacing puts the pacer in the finalize step right after the SDK's retry loop ("Retry"),
-// so that it runs once per attempt: first attempts and retries alike wait for the limiter.
-// It runs before the auth scheme, credentials and signing middlewares, so an attempt is
-// signed only when its turn has come; an http.RoundTripper would also see every attempt, but
-// after signing, and a request that queued for long would go out with an aging signature.
-func (s *Source) addPacing(stack *middleware.Stack) error {
-	return stack.Finalize.Insert(pacer{s.limiter}, "Retry", middleware.After)
-}
-
-// pacer is a finalize middleware that waits for the shared limiter before each attempt.
-type pacer struct{ limiter *rate.Limiter }
-
-func (pacer) ID() string { return "phonewatch.Pacer" }
-
-func (p pacer) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
-	middleware.FinalizeOutput, middleware.Metadata, error,
-) {
-	if err := p.limiter.Wait(ctx); err != nil {
-		cause := ctx.Err()
-		if cause == nil {
-			// The limiter refuses a wait that would outlast the deadline, before it passes.
-			cause = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-		}
-		// A canceled-request error is what the retryer never retries, and it unwraps to the
-		// context's error, so callers can tell "out of time" from a Connect failure.
-		return middleware.FinalizeOutput{}, middleware.Metadata{},
-			&aws.RequestCanceledError{Err: fmt.Errorf("wait for the Connect request rate: %w", cause)}
-	}
-	return next.HandleFinalize(ctx, in)
-}
-
-// bufferedBodies hands the HTTP transport an in-memory copy of each request body. The SDK
-// closes a request's body as soon as the response headers arrive (smithy-go's ClientHandler),
-// while net/http may still be making its final read of that body after sending it; the read
-// then fails, the transport drops the connection under the response being read, and the SDK
-// retries the call ("use of closed network connection", aws/aws-sdk-go-v2#2737), spending
-// quota. With a copy the SDK's close has nothing to break. Only ListPhoneNumbersV2 has a
-// body, a few bytes of JSON.
-type bufferedBodies struct{ next connect.HTTPClient }
-
-func (c bufferedBodies) Do(req *http.Request) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return c.next.Do(req)
-	}
-	body, err := io.ReadAll(req.Body)
-	_ = req.Body.Close() // the SDK's own reader: closing it does not touch the copy
-	if err != nil {
-		return nil, fmt.Errorf("read the request body: %w", err)
-	}
-	r := req.Clone(req.Context())
-	r.ContentLength = int64(len(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	r.Body, _ = r.GetBody()
-	return c.next.Do(r)
-}
 
 // List returns the numbers claimed to each target ARN (instance or traffic distribution
 // group), or to the whole account and Region when targets is empty, once each by
