@@ -223,16 +223,7 @@ func (c clock) at(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	utc := t.UTC().Format(tableTime)
-	if c.loc == nil || c.loc == time.UTC {
-		return utc
-	}
-	local := t.In(c.loc)
-	layout := "15:04 MST"
-	if local.Format(time.DateOnly) != t.UTC().Format(time.DateOnly) {
-		layout = "2006-01-02 15:04 MST"
-	}
-	return utc + " (" + local.Format(layout) + ")"
+	return notify.Renderer{Location: c.loc}.Time(t, tableTime)
 }
 
 func writeTable(w io.Writer, rows []row, from string, c clock) error {

@@ -93,7 +93,6 @@ func New(cfg aws.Config, rps float64, burst int, optFns ...func(*connect.Options
 	return s
 }
 
-
 // List returns the numbers claimed to each target ARN (instance or traffic distribution
 // group), or to the whole account and Region when targets is empty, once each by
 // PhoneNumberId. When some targets fail it still returns the numbers it could list, with an

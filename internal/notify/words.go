@@ -20,8 +20,12 @@ type Renderer struct {
 
 // at is t for people: UTC to the second, the local wall clock beside it when a display zone is
 // set (with the date when it differs from UTC's).
-func (r Renderer) at(t time.Time) string {
-	utc := t.UTC().Format(textTime)
+func (r Renderer) at(t time.Time) string { return r.Time(t, textTime) }
+
+// Time is t in UTC in the given layout, the local wall clock beside it when a display zone is
+// set (with the date when it differs from UTC's), e.g. "2026-11-27 05:35:00 UTC (06:35 CET)".
+func (r Renderer) Time(t time.Time, utcLayout string) string {
+	utc := t.UTC().Format(utcLayout)
 	if r.Location == nil || r.Location == time.UTC {
 		return utc
 	}
