@@ -114,11 +114,14 @@ type stack struct {
 	moto       string
 	connect    *connecttest.Server
 	cloudtrail *cloudtrailtest.Server
-	topic      string
-	queue      string
-	table      string
-	sqs        *sqs.Client
-	ddb        *dynamodb.Client
+	// snsEndpoint is where the function sends SNS calls: moto, unless a test puts a
+	// faultproxy in between.
+	snsEndpoint string
+	topic       string
+	queue       string
+	table       string
+	sqs         *sqs.Client
+	ddb         *dynamodb.Client
 }
 
 func newStack(t *testing.T) *stack {
@@ -129,9 +132,10 @@ func newStack(t *testing.T) *stack {
 	name := strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()) + fmt.Sprint(time.Now().UnixNano())
 	snsc := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(moto) })
 	s := &stack{
-		moto: moto,
-		sqs:  sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(moto) }),
-		ddb:  dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(moto) }),
+		moto:        moto,
+		snsEndpoint: moto,
+		sqs:         sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(moto) }),
+		ddb:         dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(moto) }),
 	}
 	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
 	if err != nil {
@@ -178,7 +182,7 @@ func (s *stack) env(extra ...string) []string {
 		"AWS_ACCESS_KEY_ID=testing",
 		"AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_ENDPOINT_URL_CONNECT=" + s.connect.URL,
-		"AWS_ENDPOINT_URL_SNS=" + s.moto,
+		"AWS_ENDPOINT_URL_SNS=" + s.snsEndpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.moto,
 		"AWS_ENDPOINT_URL_CLOUDTRAIL=" + s.cloudtrail.URL,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
