@@ -168,19 +168,31 @@ func TestE2EEventFiles(t *testing.T) {
 	}
 }
 
-// Time compressed to seconds: REMINDER before the deadline, then EXPIRED, each once.
+// Time compressed to seconds: REMINDER before the deadline, then EXPIRED, each once. The runs
+// are timed from the deadline the FAILED states (whole seconds, at most 1 s early), not from
+// how long a run takes: a run here lasts a few seconds (CloudTrail's lookups are paced at 1/s).
 func TestE2EReminderThenExpired(t *testing.T) {
 	s := newStack(t)
-	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=6s", "REMINDERS=4s", "STUCK_AFTER=1h"))
+	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=10s", "REMINDERS=6s", "STUCK_AFTER=1h"))
 
 	fn.mustInvoke(t, scheduled)
-	time.Sleep(2500 * time.Millisecond) // now past deadline - 4s, before the deadline
-	fn.mustInvoke(t, scheduled)
-	fn.mustInvoke(t, scheduled)
-	time.Sleep(4 * time.Second) // past the deadline
-	fn.mustInvoke(t, scheduled)
-	fn.mustInvoke(t, scheduled)
 	got := s.drain(t)
+	if count(got, "FAILED", sampleFailed) != 1 {
+		t.Fatalf("first run delivered %+v, want the FAILED", got)
+	}
+	deadline, err := time.Parse(time.RFC3339, got[0].Machine.RetryDeadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reminder is due from (real deadline - 6s), at the latest deadline - 5s; the deadline
+	// itself is then still 5 s away, time for two runs.
+	time.Sleep(time.Until(deadline.Add(-5 * time.Second)))
+	fn.mustInvoke(t, scheduled)
+	fn.mustInvoke(t, scheduled)
+	time.Sleep(time.Until(deadline.Add(time.Second))) // past the deadline
+	fn.mustInvoke(t, scheduled)
+	fn.mustInvoke(t, scheduled)
+	got = append(got, s.drain(t)...)
 	for _, ev := range []string{"FAILED", "REMINDER", "EXPIRED"} {
 		if n := count(got, ev, sampleFailed); n != 1 {
 			t.Errorf("%s delivered %d times, want once: %+v", ev, n, got)
