@@ -38,8 +38,14 @@ test: rie ## all tests: unit, adapters against moto_server and a Connect test se
 build: ## bin/bootstrap for Lambda (GOARCH=arm64 unless set)
 	$(GOBUILD_LAMBDA) -o $(BIN)/bootstrap ./cmd/handler
 
-build-PhoneWatchFunction: ## what `sam build` calls (BuildMethod: makefile)
-	$(subst GOARCH=$(GOARCH),GOARCH=arm64,$(GOBUILD_LAMBDA)) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/handler
+# The function's architecture (template.yaml's Architectures): build-PhoneWatchFunction builds
+# for it whatever GOARCH the shell exports or make is given, so that `sam build` can never ship
+# an x86 bootstrap to the arm64 function. Only that target reads it; the end-to-end test sets it
+# to the machine's own architecture to run the very same build under the emulator.
+LAMBDA_ARCH ?= arm64
+build-PhoneWatchFunction: override GOARCH = $(LAMBDA_ARCH)
+build-PhoneWatchFunction: ## what `sam build` calls (BuildMethod: makefile); LAMBDA_ARCH=arm64
+	$(GOBUILD_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/handler
 
 e2e: rie ## only the end-to-end tests: built bootstrap under the Runtime Interface Emulator
 	RIE_BIN=$(CURDIR)/$(RIE) go test -count=1 -run 'E2E' ./cmd/handler/...

@@ -14,7 +14,9 @@ import (
 var scheduled = []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
 
 // A FAILED number yields exactly one FAILED notification across repeated runs, with the
-// first-observation deadline, and the other sample numbers none.
+// first-observation deadline, and the other sample numbers none. The repeated runs describe
+// only what can have changed (the FAILED and the IN_PROGRESS number): the two CLAIMED ones,
+// checked a moment ago with no operation since, wait for the sweep.
 func TestE2EFailedOnceAcrossRuns(t *testing.T) {
 	s := newStack(t)
 	fn := startFunction(t, buildBootstrap(t, "build"), s.env())
@@ -28,8 +30,9 @@ func TestE2EFailedOnceAcrossRuns(t *testing.T) {
 		t.Errorf("first run summary = %+v", sum)
 	}
 	for range 2 {
-		if again := fn.mustInvoke(t, events(t, "scheduler-event.json")); again.NotificationsSent != 0 || again.Checked != 4 {
-			t.Errorf("repeated run summary = %+v, want 4 checked and nothing sent", again)
+		if again := fn.mustInvoke(t, events(t, "scheduler-event.json")); again.NotificationsSent != 0 ||
+			again.Checked != 2 || again.Unchanged != 2 || again.Statuses["FAILED"] != 1 || again.Statuses["IN_PROGRESS"] != 1 {
+			t.Errorf("repeated run summary = %+v, want FAILED and IN_PROGRESS checked, 2 unchanged, nothing sent", again)
 		}
 	}
 	got := s.drain(t)
@@ -56,10 +59,12 @@ func TestE2EFailedOnceAcrossRuns(t *testing.T) {
 }
 
 // A number seen CLAIMED and then FAILED gets a transition deadline: the last CLAIMED check +
-// RETRY_WINDOW. FAILED -> CLAIMED then yields RECOVERED.
+// RETRY_WINDOW. FAILED -> CLAIMED then yields RECOVERED. The change is made as in Connect's
+// admin website, which CloudTrail does not record: only the sweep can find it, so every run
+// sweeps here (SWEEP_EVERY below the time between runs).
 func TestE2ETransitionDeadlineAndRecovery(t *testing.T) {
 	s := newStack(t)
-	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=2h"))
+	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=2h", "SWEEP_EVERY=1ms"))
 
 	first := time.Now().UTC()
 	fn.mustInvoke(t, scheduled)
@@ -118,20 +123,23 @@ func TestE2EEventFiles(t *testing.T) {
 	s := newStack(t)
 	fn := startFunction(t, buildBootstrap(t, "build"), s.env())
 
+	// A check request describes what it names, whenever last checked; the scheduled kinds
+	// that follow describe the FAILED and IN_PROGRESS numbers and leave the two CLAIMED ones,
+	// checked a moment ago, to the sweep.
 	for _, tc := range []struct {
-		file    string
-		checked int
-		wantErr string
+		file               string
+		checked, unchanged int
+		wantErr            string
 	}{
-		{"invalid-unknown-field.json", 0, `unknown field "phoneNumberId"`},
-		{"invalid-bad-id.json", 0, "+18005550100"},
-		{"invalid-source.json", 0, "aws.s3"},
-		{"invalid-too-many-ids.json", 0, "1000"},
-		{"check-request.json", 3, ""},
-		{"check-targets.json", 4, ""},
-		{"empty.json", 4, ""},
-		{"scheduled-event.json", 4, ""},
-		{"scheduler-event.json", 4, ""},
+		{"invalid-unknown-field.json", 0, 0, `unknown field "phoneNumberId"`},
+		{"invalid-bad-id.json", 0, 0, "+18005550100"},
+		{"invalid-source.json", 0, 0, "aws.s3"},
+		{"invalid-too-many-ids.json", 0, 0, "1000"},
+		{"check-request.json", 3, 0, ""},
+		{"check-targets.json", 4, 0, ""},
+		{"empty.json", 2, 2, ""},
+		{"scheduled-event.json", 2, 2, ""},
+		{"scheduler-event.json", 2, 2, ""},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			sum, errMsg := fn.invoke(t, events(t, tc.file))
@@ -148,9 +156,9 @@ func TestE2EEventFiles(t *testing.T) {
 				}
 				return
 			}
-			if errMsg != "" || sum.Checked != tc.checked {
+			if errMsg != "" || sum.Checked != tc.checked || sum.Unchanged != tc.unchanged {
 				b, _ := json.Marshal(sum)
-				t.Errorf("summary %s error %q, want %d checked", b, errMsg, tc.checked)
+				t.Errorf("summary %s error %q, want %d checked, %d unchanged", b, errMsg, tc.checked, tc.unchanged)
 			}
 		})
 	}
@@ -160,19 +168,31 @@ func TestE2EEventFiles(t *testing.T) {
 	}
 }
 
-// Time compressed to seconds: REMINDER before the deadline, then EXPIRED, each once.
+// Time compressed to seconds: REMINDER before the deadline, then EXPIRED, each once. The runs
+// are timed from the deadline the FAILED states (whole seconds, at most 1 s early), not from
+// how long a run takes: a run here lasts a few seconds (CloudTrail's lookups are paced at 1/s).
 func TestE2EReminderThenExpired(t *testing.T) {
 	s := newStack(t)
-	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=6s", "REMINDERS=4s", "STUCK_AFTER=1h"))
+	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=10s", "REMINDERS=6s", "STUCK_AFTER=1h"))
 
 	fn.mustInvoke(t, scheduled)
-	time.Sleep(2500 * time.Millisecond) // now past deadline - 4s, before the deadline
-	fn.mustInvoke(t, scheduled)
-	fn.mustInvoke(t, scheduled)
-	time.Sleep(4 * time.Second) // past the deadline
-	fn.mustInvoke(t, scheduled)
-	fn.mustInvoke(t, scheduled)
 	got := s.drain(t)
+	if count(got, "FAILED", sampleFailed) != 1 {
+		t.Fatalf("first run delivered %+v, want the FAILED", got)
+	}
+	deadline, err := time.Parse(time.RFC3339, got[0].Machine.RetryDeadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reminder is due from (real deadline - 6s), at the latest deadline - 5s; the deadline
+	// itself is then still 5 s away, time for two runs.
+	time.Sleep(time.Until(deadline.Add(-5 * time.Second)))
+	fn.mustInvoke(t, scheduled)
+	fn.mustInvoke(t, scheduled)
+	time.Sleep(time.Until(deadline.Add(time.Second))) // past the deadline
+	fn.mustInvoke(t, scheduled)
+	fn.mustInvoke(t, scheduled)
+	got = append(got, s.drain(t)...)
 	for _, ev := range []string{"FAILED", "REMINDER", "EXPIRED"} {
 		if n := count(got, ev, sampleFailed); n != 1 {
 			t.Errorf("%s delivered %d times, want once: %+v", ev, n, got)

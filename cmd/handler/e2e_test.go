@@ -2,9 +2,10 @@ package main
 
 // End-to-end tests: the real bootstrap, built by the Makefile exactly as for Lambda (but for
 // this machine's architecture), run by the Lambda Runtime Interface Emulator, talking through
-// the standard AWS_ENDPOINT_URL_* variables to moto_server (SNS, SQS, DynamoDB) and to the
-// Connect test server. What a subscriber receives is read back from an SQS queue subscribed
-// to the topic.
+// the standard AWS_ENDPOINT_URL_* variables to moto_server (SNS, SQS, DynamoDB), to the
+// Connect test server and to the CloudTrail test server: every service the function calls has
+// a local endpoint, so no test ever reaches a real AWS host. What a subscriber receives is read
+// back from an SQS queue subscribed to the topic.
 
 import (
 	"bytes"
@@ -30,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/phonewatch/phonewatch/internal/cloudtrail/cloudtrailtest"
 	"github.com/phonewatch/phonewatch/internal/connect/connecttest"
 	"github.com/phonewatch/phonewatch/internal/monitor"
 	"github.com/phonewatch/phonewatch/internal/notify"
@@ -55,7 +57,8 @@ type buildResult struct {
 }
 
 // buildBootstrap builds bootstrap once per make target into a temporary folder, for this
-// machine's architecture (the RIE runs it here), with the Makefile's Lambda flags.
+// machine's architecture (the RIE runs it here), with the Makefile's Lambda flags: GOARCH for
+// `make build`, LAMBDA_ARCH for the SAM target.
 func buildBootstrap(t *testing.T, target string) string {
 	t.Helper()
 	v, _ := builds.LoadOrStore(target, &buildResult{})
@@ -66,11 +69,13 @@ func buildBootstrap(t *testing.T, target string) string {
 			b.err = err
 			return
 		}
-		args := []string{"-C", repoRoot, target, "GOARCH=" + runtime.GOARCH}
+		args := []string{"-C", repoRoot, target}
 		if target == "build" {
-			args = append(args, "BIN="+dir)
+			args = append(args, "GOARCH="+runtime.GOARCH, "BIN="+dir)
 		} else {
-			args = append(args, "ARTIFACTS_DIR="+dir)
+			// The SAM target ignores GOARCH (it pins the function's architecture):
+			// LAMBDA_ARCH is its one knob.
+			args = append(args, "LAMBDA_ARCH="+runtime.GOARCH, "ARTIFACTS_DIR="+dir)
 		}
 		out, err := exec.Command("make", args...).CombinedOutput()
 		if err != nil {
@@ -102,16 +107,21 @@ func rieBinary(t *testing.T) string {
 	return ""
 }
 
-// stack is one test's AWS side: a topic, a queue subscribed to it, a state table, and a
-// Connect test server loaded with the sample numbers.
+// stack is one test's AWS side: a topic, a queue subscribed to it, a state table, a Connect
+// test server loaded with the sample numbers, and a CloudTrail test server (no events unless
+// a test adds them).
 type stack struct {
-	moto    string
-	connect *connecttest.Server
-	topic   string
-	queue   string
-	table   string
-	sqs     *sqs.Client
-	ddb     *dynamodb.Client
+	moto       string
+	connect    *connecttest.Server
+	cloudtrail *cloudtrailtest.Server
+	// snsEndpoint is where the function sends SNS calls: moto, unless a test puts a
+	// faultproxy in between.
+	snsEndpoint string
+	topic       string
+	queue       string
+	table       string
+	sqs         *sqs.Client
+	ddb         *dynamodb.Client
 }
 
 func newStack(t *testing.T) *stack {
@@ -122,9 +132,10 @@ func newStack(t *testing.T) *stack {
 	name := strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()) + fmt.Sprint(time.Now().UnixNano())
 	snsc := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(moto) })
 	s := &stack{
-		moto: moto,
-		sqs:  sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(moto) }),
-		ddb:  dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(moto) }),
+		moto:        moto,
+		snsEndpoint: moto,
+		sqs:         sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(moto) }),
+		ddb:         dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(moto) }),
 	}
 	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
 	if err != nil {
@@ -157,6 +168,8 @@ func newStack(t *testing.T) *stack {
 	if _, err := s.connect.LoadFile(filepath.Join(repoRoot, "testdata/sample-numbers.json")); err != nil {
 		t.Fatal(err)
 	}
+	s.cloudtrail = cloudtrailtest.NewServer()
+	t.Cleanup(s.cloudtrail.Close)
 	return s
 }
 
@@ -169,8 +182,9 @@ func (s *stack) env(extra ...string) []string {
 		"AWS_ACCESS_KEY_ID=testing",
 		"AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_ENDPOINT_URL_CONNECT=" + s.connect.URL,
-		"AWS_ENDPOINT_URL_SNS=" + s.moto,
+		"AWS_ENDPOINT_URL_SNS=" + s.snsEndpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.moto,
+		"AWS_ENDPOINT_URL_CLOUDTRAIL=" + s.cloudtrail.URL,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"AWS_LAMBDA_FUNCTION_NAME=phonewatch-e2e",
 		"TOPIC_ARN=" + s.topic,
