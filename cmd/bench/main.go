@@ -51,7 +51,7 @@ type options struct {
 }
 
 // allParts are the measurements, in the order they run and print.
-var allParts = []string{"pacing", "init", "size", "memory"}
+var allParts = []string{"pacing", "init", "size", "memory", "cloudtrail", "sweep"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == memChildArg {
@@ -188,6 +188,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				continue
 			}
 			addMemory(t, o, r)
+		case "cloudtrail":
+			r, err := runCloudTrail(ctx, o, dir)
+			if err != nil {
+				note(part, err)
+				continue
+			}
+			addCloudTrail(t, r)
+		case "sweep":
+			hs, err := runSweep(ctx, dir)
+			if err != nil {
+				note(part, err)
+				continue
+			}
+			addSweep(t, hs)
+			addCost(t, hs)
 		}
 	}
 
