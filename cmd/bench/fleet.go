@@ -84,15 +84,15 @@ func endpointsConfig(ctx context.Context, dir string, endpoints map[string]strin
 
 // runStat is what one scheduled run did, from the servers' and the store's counters.
 type runStat struct {
-	wall, cpu         time.Duration
-	describes, lists  int
-	connectThrottled  int
-	lookups           int // LookupEvents requests the reader sent, retries included
-	lookupsThrottled  int // throttled answers, as the reader and the server counted them
-	store             storeUsage
-	checked, complete int
-	errors            int
-	sum               monitor.Summary
+	wall, cpu        time.Duration
+	describes, lists int
+	connectThrottled int
+	lookups          int // LookupEvents requests the reader sent, retries included
+	lookupsThrottled int // throttled answers, as the reader and the server counted them
+	store            storeUsage
+	checked          int
+	errors           int
+	sum              monitor.Summary
 }
 
 // run makes one scheduled run with a Lambda deadline of timeout, then moves the clock on
