@@ -158,7 +158,7 @@ func TestParseOptions(t *testing.T) {
 	if !ok || o.n != 600 || o.rps != 100 || o.burst != 10 || o.latency.String() != "25ms" || o.memNumbers != 10000 {
 		t.Errorf("defaults = %+v, want N=600, R=100, burst 10, 25ms, 10000 numbers for memory", o)
 	}
-	for _, args := range [][]string{{"--only", "pacing,speed"}, {"--burst", "0"}, {"--rps", "-1"}, {"extra"}} {
+	for _, args := range [][]string{{"--only", "pacing,speed"}, {"--only", "sweep,costs"}, {"--burst", "0"}, {"--rps", "-1"}, {"extra"}} {
 		var stderr bytes.Buffer
 		if _, code, ok := parseOptions(args, &stderr); ok || code != 2 || stderr.Len() == 0 {
 			t.Errorf("parseOptions(%q): ok %t, code %d, message %q; want refused with exit 2 and a message", args, ok, code, stderr.String())

@@ -18,9 +18,10 @@ type builder struct {
 	built map[string]string // GOARCH -> path
 }
 
-// bootstrap returns the path of bootstrap built for linux/arch by `make
-// build-PhoneWatchFunction` (the target SAM calls, same flags as `make build`), so that what
-// is measured is exactly what is deployed, whatever the Makefile's flags become.
+// bootstrap returns the path of bootstrap built for linux/arch by `make build` (the flags of
+// the target SAM calls, build-PhoneWatchFunction, which always builds arm64: the init part
+// needs this machine's architecture), so that what is measured is what is deployed, whatever
+// the Makefile's flags become.
 func (b *builder) bootstrap(ctx context.Context, arch string) (string, error) {
 	if p, ok := b.built[arch]; ok {
 		return p, nil
@@ -41,11 +42,11 @@ func (b *builder) bootstrap(ctx context.Context, arch string) (string, error) {
 		return "", fmt.Errorf("build %s: %w", arch, err)
 	}
 	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", b.root, //nolint:gosec // G204: fixed target; paths and GOARCH are ours
-		"build-PhoneWatchFunction", "ARTIFACTS_DIR="+outDir, "GOARCH="+arch)
+		"build", "BIN="+outDir, "GOARCH="+arch)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("make build-PhoneWatchFunction GOARCH=%s: %w\n%s", arch, err, stderr.String())
+		return "", fmt.Errorf("make build GOARCH=%s: %w\n%s", arch, err, stderr.String())
 	}
 	p := filepath.Join(outDir, "bootstrap")
 	if b.built == nil {

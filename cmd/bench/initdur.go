@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/phonewatch/phonewatch/internal/cloudtrail/cloudtrailtest"
 	"github.com/phonewatch/phonewatch/internal/connect/connecttest"
 )
 
@@ -34,8 +35,8 @@ type initResult struct {
 }
 
 // runInit builds the bootstrap for this machine's architecture and starts it o.initRuns times
-// under a fresh Runtime Interface Emulator, invoking it once each time. Connect is a test
-// server; DynamoDB and SNS are moto when it can be found, so that the invocation succeeds.
+// under a fresh Runtime Interface Emulator, invoking it once each time. Connect and CloudTrail
+// are test servers; DynamoDB and SNS are moto when it can be found, so that the invocation succeeds.
 // Without moto the invocation is a rejected event instead: the handler validates the event
 // before it calls anything, and init, which is what is measured, is the same either way.
 func runInit(ctx context.Context, o options, b *builder, dir string) (initResult, error) {
@@ -58,14 +59,18 @@ func runInit(ctx context.Context, o options, b *builder, dir string) (initResult
 		connecttest.NewSummary("10000000-0000-4000-8000-000000000002", "+18005550102", "", "FAILED", "The claim failed."),
 		connecttest.NewSummary("10000000-0000-4000-8000-000000000003", "+18005550103", "", "IN_PROGRESS", ""),
 	)
+	// CloudTrail is on by default: its test server keeps the run's lookups off the network.
+	trail := cloudtrailtest.NewServer()
+	defer trail.Close()
 	name := "phonewatch-bench-" + newRunID()
 	env := map[string]string{
-		"TOPIC_ARN":                "arn:aws:sns:us-east-1:123456789012:" + name,
-		"STATE_TABLE":              name,
-		"AWS_REGION":               benchRegion,
-		"AWS_ACCESS_KEY_ID":        "bench",
-		"AWS_SECRET_ACCESS_KEY":    "bench",
-		"AWS_ENDPOINT_URL_CONNECT": srv.URL,
+		"TOPIC_ARN":                   "arn:aws:sns:us-east-1:123456789012:" + name,
+		"STATE_TABLE":                 name,
+		"AWS_REGION":                  benchRegion,
+		"AWS_ACCESS_KEY_ID":           "bench",
+		"AWS_SECRET_ACCESS_KEY":       "bench",
+		"AWS_ENDPOINT_URL_CONNECT":    srv.URL,
+		"AWS_ENDPOINT_URL_CLOUDTRAIL": trail.URL,
 		// As in Lambda, no shared config or credentials files.
 		"AWS_CONFIG_FILE":             filepath.Join(dir, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "no-aws-credentials"),
