@@ -50,7 +50,7 @@ build-PhoneWatchFunction: ## what `sam build` calls (BuildMethod: makefile); LAM
 e2e: rie ## only the end-to-end tests: built bootstrap under the Runtime Interface Emulator
 	RIE_BIN=$(CURDIR)/$(RIE) go test -count=1 -run 'E2E' ./cmd/handler/...
 
-bench: rie ## scale benchmark: N=600 at 100/s, init time under the RIE, binary size, memory (ARGS=--check)
+bench: rie ## scale and cost figures (about 4 min): pacing, init under the RIE, size, memory, CloudTrail, sweep, cost (ARGS=--check)
 	RIE_BIN=$(CURDIR)/$(RIE) go run ./cmd/bench --mem-limit 48MiB $(ARGS)
 
 FUZZTIME ?= 60s

@@ -22,6 +22,11 @@ type budget struct {
 	deadline          time.Time // zero: no deadline, no limit
 	base, perRecord   time.Duration
 	perNote           time.Duration
+	// ceiling caps the whole reserve: at most a quarter of the time the run has (or base, if
+	// larger), so that a short invocation spends most of its time checking. The per-item costs
+	// are generous estimates; past the ceiling, a save that does not fit is cut like any other
+	// and its claims expire, which the repeat bookkeeping makes safe.
+	ceiling time.Duration
 	cancel            context.CancelCauseFunc // ends the checks under way
 	mu                sync.Mutex
 	records, notes    int // to save and to publish: finished checks' own, plus one each in flight
@@ -31,7 +36,11 @@ type budget struct {
 
 // reserve is the finish reserve for this much work.
 func (b *budget) reserve(records, notes int) time.Duration {
-	return b.base + time.Duration(records)*b.perRecord + time.Duration(notes)*b.perNote
+	r := b.base + time.Duration(records)*b.perRecord + time.Duration(notes)*b.perNote
+	if b.ceiling > 0 {
+		r = min(r, max(b.ceiling, b.base))
+	}
+	return r
 }
 
 // admit takes on one more check if the time left covers the reserve with it counted (one
@@ -106,6 +115,7 @@ func (r *run) newBudget(ctx context.Context) (*budget, context.Context, func()) 
 		return b, checkCtx, func() { cancel(nil) }
 	}
 	b.deadline = dl
+	b.ceiling = r.timeLeft / 4
 	b.timer = time.AfterFunc(time.Until(dl.Add(-b.reserve(0, 0))), func() { cancel(errOutOfTime) })
 	return b, checkCtx, func() { b.timer.Stop(); cancel(nil) }
 }

@@ -169,3 +169,28 @@ func TestReserveScales(t *testing.T) {
 		t.Errorf("a 12 s run may check until %v from now, want more than 5.5 s", time.Until(end))
 	}
 }
+
+// TestBudgetReserveCeiling (issue 9): in a short invocation the whole finish reserve, per-item
+// estimates included, is at most a quarter of the time the run has, so a 12 s run keeps
+// admitting checks until 9 s, not until the generous per-item estimates would stop it.
+func TestBudgetReserveCeiling(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
+	defer cancel()
+	r := &run{Monitor: &Monitor{}, reserve: 3 * time.Second, timeLeft: 12 * time.Second}
+	b, _, stop := r.newBudget(ctx)
+	defer stop()
+	// 300 checks pending: 3 s + 300 × (5 ms + 50 ms) = 19.5 s uncapped, more than the run has.
+	for i := range 300 {
+		if _, ok := b.admit(); !ok {
+			t.Fatalf("check %d refused: the reserve is not capped at a quarter of 12 s", i+1)
+		}
+	}
+	if got := b.reserve(300, 300); got != 3*time.Second {
+		t.Errorf("reserve for 300 records and notes = %s, want the 3 s ceiling", got)
+	}
+	// A long invocation keeps the per-item reserve: 270 s, 2,000 records.
+	long := &budget{base: 5 * time.Second, perRecord: 5 * time.Millisecond, ceiling: 270 * time.Second / 4}
+	if got := long.reserve(2000, 0); got != 15*time.Second {
+		t.Errorf("270 s run, 2,000 records: reserve %s, want 15 s (under its ceiling)", got)
+	}
+}

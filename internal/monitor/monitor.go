@@ -197,6 +197,8 @@ type run struct {
 	started             int // checks started
 	// reserve is the fixed part of the finish reserve, scaled to the time the run has.
 	reserve time.Duration
+	// timeLeft is the time the run had at its start, up to its deadline.
+	timeLeft time.Duration
 	// opsTo is where the operations read this run end, zero unless the read was complete.
 	opsTo time.Time
 }
@@ -213,6 +215,9 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 		start:   time.Now(),
 		sum:     Summary{Statuses: map[string]int{}, Errors: []NumberError{}, Complete: true},
 		reserve: reserve,
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		r.timeLeft = time.Until(dl)
 	}
 	items, err := r.gather(ctx, scope)
 	if err != nil {
