@@ -19,14 +19,14 @@ var errOutOfTime = errors.New("the run's time budget is spent: the rest is saved
 // reserve, which grows with the work taken on. Times here are wall-clock (the deadline's),
 // not the Monitor's clock.
 type budget struct {
-	deadline          time.Time // zero: no deadline, no limit
-	base, perRecord   time.Duration
-	perNote           time.Duration
+	deadline        time.Time // zero: no deadline, no limit
+	base, perRecord time.Duration
+	perNote         time.Duration
 	// ceiling caps the whole reserve: at most a quarter of the time the run has (or base, if
 	// larger), so that a short invocation spends most of its time checking. The per-item costs
 	// are generous estimates; past the ceiling, a save that does not fit is cut like any other
 	// and its claims expire, which the repeat bookkeeping makes safe.
-	ceiling time.Duration
+	ceiling           time.Duration
 	cancel            context.CancelCauseFunc // ends the checks under way
 	mu                sync.Mutex
 	records, notes    int // to save and to publish: finished checks' own, plus one each in flight
