@@ -32,7 +32,7 @@ status: ## the sample run's tracked numbers and deadlines (AT=+19h as for run)
 	@# Exit status 3 (a number is FAILED) is for scripts; here the table says it.
 	@$(BIN)/phonewatch status --state $(SAMPLE_STATE) --at $(SAMPLE_TIME)$(AT) $(ARGS); test $$? -ne 1 -a $$? -ne 2
 
-test: rie ## all tests: unit, adapters against moto_server and a Connect test server, e2e under the RIE
+test: rie ## all tests: unit, adapters against moto_server and the Connect and CloudTrail test servers, e2e under the RIE
 	RIE_BIN=$(CURDIR)/$(RIE) go test -count=1 ./...
 
 build: ## bin/bootstrap for Lambda (GOARCH=arm64 unless set)
@@ -54,7 +54,7 @@ bench: rie ## scale and cost figures (about 4 min): pacing, init under the RIE, 
 	RIE_BIN=$(CURDIR)/$(RIE) go run ./cmd/bench --mem-limit 48MiB $(ARGS)
 
 FUZZTIME ?= 60s
-fuzz: ## fuzz the event parser, Connect payload validation and rendering (FUZZTIME=60s each)
+fuzz: ## fuzz the event parser, Connect payload validation, rendering and CloudTrail records (FUZZTIME=60s each)
 	go test -run '^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/trigger
 	go test -run '^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/status
 	go test -run '^$$' -fuzz=FuzzSubject -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/notify
