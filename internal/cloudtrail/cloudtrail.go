@@ -59,8 +59,8 @@ type Options struct {
 	// how many it may send at once. RPS <= 0 disables the pacing (for tests of throttling).
 	RPS   float64
 	Burst int
-	// MaxPages bounds the pages one Lookup reads; past it Lookup returns what it has with
-	// an error wrapping ErrPageLimit.
+	// MaxPages bounds the pages each of a Lookup's lookups reads; past it Lookup goes on with
+	// the next lookup and returns what it has with an error wrapping ErrPageLimit.
 	MaxPages int
 	// ByEventName looks up each operation by its EventName (three lookups at least) instead
 	// of one lookup of every Connect event (EventSource): fewer pages where other Connect
@@ -131,15 +131,25 @@ func (r *Reader) Malformed() int64 { return r.malformed.Load() }
 // Lookup returns the phone-number operations Connect accepted with an event time in
 // [from, to), once each by EventId, oldest first. On an error (which names Action and wraps
 // the SDK's) it returns the operations read so far too.
+//
+// Each lookup has its own page budget (MaxPages), so that a burst of one operation (a bulk
+// claim of a thousand numbers) never keeps the others from being read; a lookup that reaches
+// its budget is an error (its oldest events are missing) but the next lookup still runs. Any
+// other error ends the read at once: the time or the service is gone.
 func (r *Reader) Lookup(ctx context.Context, from, to time.Time) ([]status.Operation, error) {
 	c := newCollector(from, to)
-	pages := 0
+	var limited []error
 	for _, attr := range r.attributes() {
-		if err := r.lookupAttribute(ctx, attr, c, &pages); err != nil {
-			return c.operations(), err
+		pages := 0
+		err := r.lookupAttribute(ctx, attr, c, &pages)
+		switch {
+		case errors.Is(err, ErrPageLimit):
+			limited = append(limited, err)
+		case err != nil:
+			return c.operations(), errors.Join(append(limited, err)...)
 		}
 	}
-	return c.operations(), nil
+	return c.operations(), errors.Join(limited...)
 }
 
 // attributes are the lookups that together return every phone-number operation: one
@@ -151,15 +161,17 @@ func (r *Reader) attributes() []types.LookupAttribute {
 	if !r.byName {
 		return []types.LookupAttribute{attr(types.LookupAttributeKeyEventSource, connectSource)}
 	}
+	// Updates first: they are how a CLAIMED number turns FAILED; then releases, which confirm a
+	// number gone; then claims, of which a bulk claim can bring many at once.
 	return []types.LookupAttribute{
-		attr(types.LookupAttributeKeyEventName, status.OpClaim),
 		attr(types.LookupAttributeKeyEventName, status.OpUpdate),
 		attr(types.LookupAttributeKeyEventName, status.OpRelease),
+		attr(types.LookupAttributeKeyEventName, status.OpClaim),
 	}
 }
 
-// lookupAttribute pages through one lookup into c, counting pages against the Reader's
-// limit.
+// lookupAttribute pages through one lookup into c, counting its pages against the Reader's
+// per-lookup limit.
 func (r *Reader) lookupAttribute(ctx context.Context, attr types.LookupAttribute, c *collector, pages *int) error {
 	in := &cloudtrail.LookupEventsInput{
 		LookupAttributes: []types.LookupAttribute{attr},

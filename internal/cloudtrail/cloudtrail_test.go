@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +294,34 @@ func TestLookupByEventName(t *testing.T) {
 		if srv.Calls() != c.calls {
 			t.Errorf("ByEventName %v: %d lookups, want %d", c.byName, srv.Calls(), c.calls)
 		}
+	}
+}
+
+// TestBulkClaimDoesNotHideUpdates: a bulk claim larger than a lookup's page budget is cut
+// (ErrPageLimit), but the updates and releases of the same window are still read, each lookup
+// with its own budget.
+func TestBulkClaimDoesNotHideUpdates(t *testing.T) {
+	srv := newServer(t)
+	for i := range 150 { // three pages of claims
+		srv.Add(cloudtrailtest.Claim(fmt.Sprintf("+1800555%04d", i), instance, id(100+i), alice, t0.Add(time.Duration(i)*time.Second)))
+	}
+	srv.Add(cloudtrailtest.Update(id(1), instance, alice, t0.Add(10*time.Minute)))
+	srv.Add(cloudtrailtest.Release(id(2), alice, t0.Add(11*time.Minute)))
+	r := newReader(srv, func(o *cloudtrail.Options) { o.ByEventName, o.MaxPages = true, 2 })
+	ops, err := r.Lookup(context.Background(), t0, t0.Add(time.Hour))
+	if !errors.Is(err, cloudtrail.ErrPageLimit) {
+		t.Fatalf("error %v, want the claims' page limit", err)
+	}
+	var names []string
+	for _, op := range ops {
+		if op.Name != status.OpClaim {
+			names = append(names, op.Name+" "+op.PhoneNumberID)
+		}
+	}
+	if !slices.Equal(names, []string{status.OpUpdate + " " + id(1), status.OpRelease + " " + id(2)}) {
+		t.Errorf("operations other than claims: %v; want the update and the release", names)
+	}
+	if claims := len(ops) - len(names); claims != 100 {
+		t.Errorf("%d claims read, want the newest 100 (2 pages)", claims)
 	}
 }
