@@ -156,7 +156,7 @@ func (p *SNS) send(ctx context.Context, batch []entry, errs []error) {
 	out, err := p.client.PublishBatch(ctx, &sns.PublishBatchInput{
 		TopicArn:                   aws.String(p.topicARN),
 		PublishBatchRequestEntries: reqs,
-	}, onlyRefused)
+	}, onlyRefused(&sent))
 	if err != nil {
 		if mayHaveAccepted(err, sent.Load()) {
 			err = fmt.Errorf("%w: %w", status.ErrUnconfirmed, err)
@@ -225,21 +225,31 @@ var snsThrottles = map[string]bool{"Throttled": true, "Throttling": true, "KMSTh
 // onlyRefused makes one PublishBatch call retry only what proves that SNS accepted nothing:
 // its own throttling (or another retryable 4xx) and a connection that failed before sending.
 // A 5xx, a timeout or a lost answer is never retried: the entries may have been accepted.
-func onlyRefused(o *sns.Options) {
-	if o.Retryer != nil {
-		o.Retryer = refusedRetryer{o.Retryer}
+// An attempt that proves nothing was accepted also clears sent: should the call then end
+// without another attempt (its context ended in the backoff), nothing of it may have been
+// accepted, and its error must not read as unconfirmed.
+func onlyRefused(sent *atomic.Bool) func(*sns.Options) {
+	return func(o *sns.Options) {
+		if o.Retryer != nil {
+			o.Retryer = refusedRetryer{Retryer: o.Retryer, sent: sent}
+		}
 	}
 }
 
 // refusedRetryer is a retryer that retries only errors proving nothing was accepted.
-type refusedRetryer struct{ aws.Retryer }
+type refusedRetryer struct {
+	aws.Retryer
+	sent *atomic.Bool
+}
 
 func (r refusedRetryer) IsErrorRetryable(err error) bool {
 	var api smithy.APIError
 	switch {
 	case refused(err):
+		r.sent.Store(false)
 		return (errors.As(err, &api) && snsThrottles[api.ErrorCode()]) || r.Retryer.IsErrorRetryable(err)
 	case notSent(err):
+		r.sent.Store(false)
 		return r.Retryer.IsErrorRetryable(err)
 	default:
 		return false

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -482,6 +483,36 @@ func TestSNSPublishThrottlingRetried(t *testing.T) {
 		if got[n.ID] != 1 {
 			t.Errorf("notification %s delivered %d times, want once", n.ID, got[n.ID])
 		}
+	}
+}
+
+// TestSNSPublishThrottledUntilTheDeadline: SNS refuses every attempt (throttled) until the
+// context ends during a backoff. Nothing was accepted, so the error must not read as
+// unconfirmed: an unconfirmed repeat is marked sent whatever SNS says, and would be lost.
+func TestSNSPublishThrottledUntilTheDeadline(t *testing.T) {
+	env, proxy := proxied(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	proxy.Inject("PublishBatch", 1000, faultproxy.SNSThrottled)
+	// A backoff far longer than the deadline: the context surely ends while the retryer waits.
+	client := sns.New(env.sns.Options(), func(o *sns.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 5
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Minute, nil })
+		})
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	for i, err := range NewSNS(client, topic).Publish(ctx, twelve()[:2]) {
+		if err == nil || errors.Is(err, status.ErrUnconfirmed) {
+			t.Errorf("notification %d: %v, want a plain error (every attempt was refused)", i, err)
+		}
+	}
+	if proxy.Calls("PublishBatch") < 1 {
+		t.Error("no PublishBatch reached the proxy")
+	}
+	if got := countByID(t, env, q); len(got) != 0 {
+		t.Errorf("delivered %v, want nothing", got)
 	}
 }
 
