@@ -69,12 +69,23 @@ func parseCheck(args []string, stderr io.Writer) (checkFlags, int, bool) {
 	case f.publish && f.dryRun:
 		_, _ = fmt.Fprintln(stderr, "phonewatch check: --publish and --dry-run exclude each other")
 		return f, exitUsage, false
-	case f.timeout <= 0:
-		_, _ = fmt.Fprintln(stderr, "phonewatch check: --timeout must be positive, e.g. 2m")
+	case f.timeout <= 0 || f.timeout > maxTimeout:
+		// A run's claims last its deadline plus a minute; past status.MaxClaim another run
+		// takes them for void and may send the same notification.
+		_, _ = fmt.Fprintf(stderr, "phonewatch check: --timeout must be positive and at most %s (as a Lambda run), e.g. 2m\n", maxTimeout)
+		return f, exitUsage, false
+	case f.at != "" && f.publish:
+		// Notifications would go out with invented times, and the state would hold checks in
+		// the future that every later run refuses to trust.
+		_, _ = fmt.Fprintln(stderr, "phonewatch check: --at moves the clock, so it only prints: drop --publish (or --at)")
 		return f, exitUsage, false
 	}
 	return f, exitOK, true
 }
+
+// maxTimeout is the longest --timeout: Lambda's own maximum, so that a local run's claims,
+// which outlive its deadline by a minute, stay within status.MaxClaim.
+const maxTimeout = 14 * time.Minute
 
 // check runs one phonewatch check from the command line and returns the exit code.
 func check(ctx context.Context, args []string, e env) int {
@@ -173,9 +184,13 @@ func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table stri
 		return nil, nil, err
 	}
 	// The operations come from --cloudtrail FILE, the account's CloudTrail, or nowhere (sample
-	// numbers never meet the real account's history); the cursor lives in the store (read-only
-	// in a dry run).
+	// numbers never meet the real account's history). The cursor lives in the store (read-only
+	// in a dry run), and only the account's own history may move it: a run on a file must never
+	// move a shared table's cursor past events the deployed function has not read.
 	mon.Operations = ops
+	if f.cloudtrail != "" {
+		mon.Cursor = nil
+	}
 	return mon, release, nil
 }
 
