@@ -180,6 +180,10 @@ func (r *run) check(ctx context.Context, items []*item) {
 // checkOne describes and validates one number, then decides it unless another live run
 // holds its record.
 func (r *run) checkOne(ctx context.Context, it *item) {
+	// A status other than FAILED is stamped with the time before the request (its lower bound
+	// of a later failure must not be late); FAILED with the time after the answer (first sight
+	// + window is an upper bound, which must not be early).
+	before := r.now().UTC()
 	sumry, err := r.Source.Describe(ctx, it.ref)
 	at := r.now().UTC()
 	switch {
@@ -201,6 +205,9 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 		return
 	default:
 		obs, err := status.Validate(sumry, at)
+		if err == nil && obs.Status != status.Failed {
+			obs.At = before
+		}
 		switch {
 		case err != nil:
 			it.err = fmt.Errorf("invalid DescribePhoneNumber payload: %w", err)
@@ -217,6 +224,4 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 	}
 	it.next, it.notes = status.Decide(it.prev, it.obs, r.Policy)
 	it.next.ClaimedBy, it.next.ClaimUntil = "", time.Time{}
-	it.next.Attempted = keepOwed(it.next.Attempted, it.notes)
-	it.next.Repeated = keepOwed(it.next.Repeated, it.notes)
 }

@@ -180,6 +180,7 @@ type item struct {
 	// record's own or one read from CloudTrail this run, whichever is newer.
 	op, release *status.Operation
 	touched     bool // an operation newer than the record's was read this run
+	saved       bool // its next record was written this run (the final state write)
 	invalid     bool // its record is not in phonewatch's format: reported, never described
 }
 

@@ -156,8 +156,10 @@ func numberOf(r *status.Record) status.Number {
 }
 
 func (x numberIndex) find(op *status.Operation) *item {
-	if it, ok := x.byID[op.PhoneNumberID]; ok && op.PhoneNumberID != "" {
-		return it
+	if op.PhoneNumberID != "" {
+		// The ID is the number's identity: an E.164 number or ARN that an older record
+		// shares (a number released and claimed again under a new ID) must not stand in.
+		return x.byID[op.PhoneNumberID]
 	}
 	if op.PhoneNumberARN != "" {
 		if it, ok := x.byARN[op.PhoneNumberARN]; ok {
@@ -192,15 +194,29 @@ func (r *run) advanceCursor(ctx context.Context, items []*item, scheduled, saved
 	if !scheduled || !saved || r.Cursor == nil || r.opsTo.IsZero() {
 		return
 	}
+	// A touched number not checked and saved this run holds the cursor at its operation, so
+	// the next run reads that operation again and finds the number touched; the cursor still
+	// moves up to it, so one number that keeps failing does not grow every run's read.
+	to := r.opsTo
 	for _, it := range items {
-		if it.touched && (!it.done || it.skipped || it.err != nil) {
-			return
+		if it.touched && (!it.done || it.skipped || it.err != nil || !it.saved) {
+			to = earliest(to, it.op, it.release)
 		}
 	}
 	cctx, cancel := r.attemptCtx(ctx, 0)
 	defer cancel()
-	if err := r.Cursor.SetCursor(cctx, r.opsTo); err != nil {
+	if err := r.Cursor.SetCursor(cctx, to); err != nil {
 		// Harmless: the next run reads these operations again.
 		r.log().WarnContext(ctx, "saving the operations cursor failed", "error", err)
 	}
+}
+
+// earliest is t, or the time of the earliest of ops when one is before t.
+func earliest(t time.Time, ops ...*status.Operation) time.Time {
+	for _, op := range ops {
+		if op != nil && op.At.Before(t) {
+			t = op.At
+		}
+	}
+	return t
 }

@@ -66,7 +66,10 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 	// One write marks what was delivered and releases the claims. Should it be lost, the
 	// claims expire and a later run sends again, once: the claim write noted each
 	// notification as attempted, and a repeat is marked sent whatever SNS answers.
-	_, failed, err := r.save(ctx, "state", append(won, quiet...))
+	stored, failed, err := r.save(ctx, "state", append(won, quiet...))
+	for _, it := range stored {
+		it.saved = true
+	}
 	if err != nil {
 		errs = append(errs, err)
 		for _, it := range failed {

@@ -32,18 +32,6 @@ func (r *run) reportInvalid(ctx context.Context, id string, reason error) {
 		"is fixed or deleted: %w", reason))
 }
 
-// keepOwed narrows a record's Attempted to the notifications this decision still owes: an
-// attempt whose notification is no longer due is over.
-func keepOwed(attempted []string, ns []status.Notification) []string {
-	var out []string
-	for _, id := range attempted {
-		if slices.ContainsFunc(ns, func(n status.Notification) bool { return n.ID == id }) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 // dropAttempted forgets an attempt that definitely delivered nothing.
 func dropAttempted(rec *status.Record, id string) {
 	rec.Attempted = slices.DeleteFunc(slices.Clone(rec.Attempted), func(a string) bool { return a == id })

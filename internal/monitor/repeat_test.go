@@ -279,3 +279,42 @@ func TestShortInvocationsStillCheck(t *testing.T) {
 		t.Error("returned after the deadline")
 	}
 }
+
+// TestTransient404KeepsTheAttempt: FAILED published unconfirmed (run 1), one transient 404
+// (run 2: no decision), FAILED again with SNS's answer lost again (run 3), then run 4. The
+// 404 must not erase the attempt: at most one repeat, two copies in all.
+func TestTransient404KeepsTheAttempt(t *testing.T) {
+	w := newWorld(t)
+	id := ids(1, 1)[0]
+	w.put("FAILED", id)
+	m := w.monitor()
+	copies := 0
+	w.publishErr = func(status.Notification) error { return unconfirmed.err() }
+	w.run(m, scheduled)
+	copies += len(w.published())
+
+	w.advance(5 * time.Minute)
+	w.mu.Lock()
+	s := w.byID[id]
+	delete(w.byID, id) // one transient ResourceNotFound
+	w.mu.Unlock()
+	w.run(m, scheduled)
+	copies += len(w.published())
+	if rec := w.records()[id]; len(rec.Attempted) != 1 {
+		t.Errorf("after the 404 the record's attempts are %v, want the FAILED kept", rec.Attempted)
+	}
+
+	w.advance(5 * time.Minute)
+	w.mu.Lock()
+	w.byID[id] = s
+	w.mu.Unlock()
+	w.run(m, scheduled) // its one repeat, unconfirmed again: marked sent
+	copies += len(w.published())
+	w.advance(5 * time.Minute)
+	w.publishErr = nil
+	w.run(m, scheduled)
+	copies += len(w.published())
+	if copies != 2 {
+		t.Errorf("FAILED handed to SNS %d times, want 2 (the first and its one repeat)", copies)
+	}
+}

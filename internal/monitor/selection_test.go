@@ -345,6 +345,9 @@ func TestTouchedFirst(t *testing.T) {
 		op(status.OpClaim, "", "", e164(byE164), connecttest.DefaultInstanceARN, "ev-3"),
 		op(status.OpClaim, claimedNew, arn(claimedNew), e164(claimedNew), connecttest.DefaultInstanceARN, "ev-4"),
 		op(status.OpClaim, elsewhere, arn(elsewhere), e164(elsewhere), "arn:aws:connect:us-east-1:123456789012:instance/other", "ev-5"),
+		// A call that names an ID nobody watches, with the E.164 number of a watched one (the
+		// number released and claimed again under a new ID): the ID decides, so it is no one's.
+		op(status.OpUpdate, "ffffffff-0000-4000-8000-00000000abcd", "", e164(steady), connecttest.DefaultInstanceARN, "ev-6"),
 	}
 	sum := w.run(m, scheduled)
 	got := w.described()
@@ -355,8 +358,8 @@ func TestTouchedFirst(t *testing.T) {
 	if slices.Contains(got, elsewhere) || slices.Contains(got, steady) {
 		t.Errorf("described %v: a claim to another target, or an untouched number", got)
 	}
-	if sum.Operations != 5 || sum.OperationsFailed || sum.Unchanged != 1 {
-		t.Errorf("summary %+v, want 5 operations read, 1 unchanged", sum)
+	if sum.Operations != 6 || sum.OperationsFailed || sum.Unchanged != 1 {
+		t.Errorf("summary %+v, want 6 operations read, 1 unchanged", sum)
 	}
 	recs := w.records()
 	for id, ev := range map[string]string{byID: "ev-1", byARN: "ev-2", byE164: "ev-3", claimedNew: "ev-4"} {

@@ -30,6 +30,9 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 		if r.NotFoundAt.IsZero() {
 			r.NotFoundAt = o.At
 		}
+		if r.ID == "" {
+			r.Number = o.Number // never seen before: the record still names its number
+		}
 		r.CheckedAt = o.At
 		return r, nil
 	}
@@ -85,7 +88,7 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 	case Claimed:
 		switch {
 		case r.Episode == nil:
-		case p.NotifyRecovery && r.Episode.Announced():
+		case p.NotifyRecovery && r.mayHaveAnnounced():
 			out = append(out, episodeNote(EventRecovered, r, o))
 		default:
 			r.Episode = nil // nothing was announced, or recovery is not to be announced
@@ -130,12 +133,32 @@ func (r *Record) keepOperations(o Observation) {
 	}
 }
 
+// mayHaveAnnounced reports whether the episode's FAILED or EXPIRED may have reached people:
+// delivered, or published without a confirmation (still attempted). Either way RECOVERED is
+// owed when the number is claimed again.
+func (r *Record) mayHaveAnnounced() bool {
+	e := r.Episode
+	if e.Announced() {
+		return true
+	}
+	if e == nil {
+		return false
+	}
+	for _, ev := range []Event{EventFailed, EventExpired} {
+		if r.WasAttempted(r.ID + "/" + string(ev) + "/" + stamp(e.FailedSince)) {
+			return true
+		}
+	}
+	return false
+}
+
 // goneConfirmed reports whether a ResourceNotFound at `at` means the number is gone: it was
-// already gone (or never seen), the previous check found it gone too, or a ReleasePhoneNumber
-// newer than the latest claim/update came before the check.
+// already gone, the previous check found it gone too (a number never seen included: one 404
+// may be transient), or a ReleasePhoneNumber newer than the latest claim/update came before
+// the check.
 func (r *Record) goneConfirmed(at time.Time) bool {
 	switch {
-	case r.Status == "" || r.Status == NotFound:
+	case r.Status == NotFound:
 		return true
 	case !r.NotFoundAt.IsZero() && at.After(r.NotFoundAt):
 		return true
@@ -191,11 +214,42 @@ func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpel
 		n.Retries, n.PreviousDeadline = e.Retries+1, e.Deadline
 		return n
 	case e.Open():
+		tighten(e, r, op, p)
 		return e
 	case chained:
 		return chainEpisode(r, o, p, e, prevStatus)
 	default:
 		return freshEpisode(r, o, p, op, prevStatus)
+	}
+}
+
+// tighten moves an open episode's deadline earlier where what is known now allows: a
+// Claim/Update that CloudTrail delivered late (after the first FAILED sight, as it may by
+// minutes, or hours after an outage), later than the last not-FAILED check and not after the
+// first FAILED sight, is a lower bound of the failure; and a policy whose window shrank
+// bounds the deadline from the episode's own anchor with the new window. It never moves a
+// deadline later.
+func tighten(e *Episode, r *Record, op *Operation, p Policy) {
+	if op != nil && op.At.After(r.NotFailedAt) && !op.At.After(e.FailedSince) &&
+		op.At.Add(p.RetryWindow).Before(e.Deadline) && e.Retries == 0 {
+		if e.Basis == BasisFirstObservation {
+			e.LatestRelease = e.FailedSince.Add(p.RetryWindow)
+		}
+		e.Basis, e.Deadline, e.FailedAfter = BasisOperation, op.At.Add(p.RetryWindow), time.Time{}
+		e.Failure, e.Operation = op.failure(), op.clone()
+	}
+	anchor := e.FailedSince
+	switch {
+	case e.Basis == BasisOperation && e.Operation != nil:
+		anchor = e.Operation.At
+	case e.Basis == BasisTransition && !e.FailedAfter.IsZero():
+		anchor = e.FailedAfter
+	}
+	if d := anchor.Add(p.RetryWindow); d.Before(e.Deadline) {
+		e.Deadline = d
+	}
+	if !e.LatestRelease.IsZero() && e.LatestRelease.Before(e.Deadline) {
+		e.LatestRelease = e.Deadline
 	}
 }
 
