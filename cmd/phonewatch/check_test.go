@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/gofrs/flock"
+
+	"github.com/phonewatch/phonewatch/internal/store"
 )
 
 // checkSample runs check on the sample numbers with a state file, as `make run` does.
@@ -88,7 +91,11 @@ func TestCheckOneNumber(t *testing.T) {
 func TestCheckRejectsBadInput(t *testing.T) {
 	isolate(t)
 	state := filepath.Join(t.TempDir(), "state.json")
-	for _, args := range [][]string{{"--at", "tomorrow"}, {"--timeout", "0s"}, {"--numbers", writeFile(t, "n.json", `{"x": 1}`)}} {
+	for _, args := range [][]string{{"--at", "tomorrow"}, {"--timeout", "0s"}, {"--numbers", writeFile(t, "n.json", `{"x": 1}`)},
+		// Claims outlive the run by a minute: past 14m another run would take them for void.
+		{"--timeout", "15m"},
+		// A run that publishes must not move the clock (invented times, future checks in state).
+		{"--at", "+19h", "--publish"}} {
 		if _, errOut, code := checkSample(t, state, args...); code == 0 || strings.Count(errOut, "phonewatch") != 1 {
 			t.Errorf("%q: exit %d, stderr:\n%s", args, code, errOut)
 		}
@@ -194,9 +201,15 @@ func TestCheckCloudTrailFlag(t *testing.T) {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	sample := filepath.Join(repoRoot, "testdata/sample-cloudtrail.json")
-	if out, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "s.json"), "--cloudtrail", sample); code != 0 || errOut != "" ||
+	state := filepath.Join(t.TempDir(), "s.json")
+	if out, errOut, code := checkSample(t, state, "--cloudtrail", sample); code != 0 || errOut != "" ||
 		!strings.Contains(out, "Subject: [FAILED]") {
 		t.Errorf("sample CloudTrail: exit %d\n%s\nstderr: %s", code, out, errOut)
+	}
+	// Operations from a file never move the state's cursor: in a shared table that would hide
+	// the account's real events from the deployed function.
+	if c, err := store.NewFile(state).Cursor(context.Background()); err != nil || !c.IsZero() {
+		t.Errorf("after a --cloudtrail FILE run the state's cursor is %v (%v), want none", c, err)
 	}
 }
 
