@@ -31,7 +31,8 @@ since when, the retry deadline with its basis and time left, the failing operati
 caller when known, what was sent when, and the last check. Times are UTC, with the local
 time beside them when DISPLAY_TIMEZONE is set (--json: UTC only). Reads only.
 
-Exit status: 0 no number is FAILED; 3 at least one is; 1 an error; 2 a usage error.
+Exit status: 0 no number is FAILED; 3 at least one is; 1 an error, or a record that cannot be
+read (it may be FAILED); 2 a usage error.
 
 Flags:
 `
@@ -87,12 +88,16 @@ func statusCmd(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	code := exitOK
 	for _, r := range rows {
-		if r.Status == string(status.Failed) {
+		switch {
+		case r.Status == string(status.Failed):
 			return exitFailed
+		case r.Invalid != "":
+			code = exitError // a record that cannot be read may be FAILED: not a clean bill
 		}
 	}
-	return exitOK
+	return code
 }
 
 // row is one tracked number as status shows it. The JSON keys phoneNumberId … sent are

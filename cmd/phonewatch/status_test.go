@@ -123,3 +123,14 @@ func TestStatusLocalTime(t *testing.T) {
 	out, _, _ = phonewatch(t, append(args, "--json")...)
 	golden(t, "status.json.golden", out)
 }
+
+// A record that cannot be read may be a FAILED number: status shows it and exits 1, never 0.
+func TestStatusUnreadableRecord(t *testing.T) {
+	isolate(t)
+	state := writeFile(t, "state.json", `{"0f2c3a4b-1d2e-4f50-8a9b-0c1d2e3f4a5b": {"phoneNumberId": "0f2c3a4b-1d2e-4f50-8a9b-0c1d2e3f4a5b",
+  "status": "CLAIMED", "checkedAt": "2026-11-26T06:00:00Z", "version": "seven"}}`)
+	out, _, code := phonewatch(t, "status", "--state", state, "--at", "2026-11-26T07:00:00Z")
+	if code != exitError || !strings.Contains(out, "UNREADABLE") {
+		t.Errorf("exit %d, want %d (a record that may be FAILED cannot be read)\n%s", code, exitError, out)
+	}
+}

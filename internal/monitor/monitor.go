@@ -234,7 +234,10 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	}
 	// Errors of CloudTrail or of foreign records do not keep a number from being checked;
 	// a run with nothing to describe (every number unchanged) has checked all it should.
-	if r.sum.Checked == 0 && (len(items) > 0 || len(r.listErrs) > 0) {
+	// Every watched number's record unreadable is no number checked either (numbers left
+	// alone as unchanged are fine: nothing needed checking).
+	allInvalid := r.sum.InvalidRecords > 0 && r.sum.Unchanged == 0
+	if r.sum.Checked == 0 && (len(items) > 0 || len(r.listErrs) > 0 || allInvalid) {
 		err := r.nothingChecked(len(items))
 		r.log().ErrorContext(ctx, "no number could be checked", "error", err)
 		return r.finish(), err
@@ -277,6 +280,9 @@ func (r *run) nothingChecked(n int) error {
 		return fmt.Errorf("no number could be checked (%d of %d tried): %w", r.started, n, r.checkErrs[0])
 	case len(r.listErrs) > 0:
 		return fmt.Errorf("no number could be checked: list: %w", r.listErrs[0])
+	case n == 0 && r.sum.InvalidRecords > 0:
+		return fmt.Errorf("no number could be checked: the stored record of each of the %d watched numbers is not "+
+			"in phonewatch's format (see the summary's errors); fix or delete those items", r.sum.InvalidRecords)
 	default:
 		return fmt.Errorf("no number could be checked before the deadline: %d of %d checks started, none "+
 			"finished in time (Connect slow or unreachable, or the function's timeout too short for the "+

@@ -473,3 +473,20 @@ func TestInvalidRecords(t *testing.T) {
 		t.Errorf("saved %v, want only fine", got)
 	}
 }
+
+// TestAllRecordsInvalidFailsTheRun: when every watched number's record is unreadable, no
+// number could be checked, and the invocation fails (the errors alarm fires), naming why.
+func TestAllRecordsInvalidFailsTheRun(t *testing.T) {
+	now := time.Date(2026, 11, 26, 5, 40, 0, 0, time.UTC)
+	unreadable := status.Record{Number: status.Number{ID: "unreadable"}, Invalid: `version is S "seven"`}
+	m := &monitor.Monitor{
+		Source:    connectAnswers(map[string]status.Summary{"unreadable": connecttest.NewSummary("unreadable", "+18005550100", "", "FAILED", "")}),
+		Store:     fakeStore{all: func(context.Context) ([]status.Record, error) { return []status.Record{unreadable}, nil }},
+		Publisher: fakePublisher(func(_ context.Context, ns []status.Notification) []error { return make([]error, len(ns)) }),
+		Policy:    status.DefaultPolicy(), Now: func() time.Time { return now }, Log: quietLog(),
+	}
+	sum, err := m.Run(context.Background(), scheduled)
+	if err == nil || !strings.Contains(err.Error(), "not in phonewatch's format") || sum.InvalidRecords != 1 || sum.Checked != 0 {
+		t.Errorf("run: %v, summary %+v; want a failed run naming the unreadable records", err, sum)
+	}
+}
