@@ -9,13 +9,14 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
-// messageIDs keeps the message IDs SNS returns for accepted PublishBatch entries, by entry
-// Subject: notify.SNS reports only success or failure, and an operator who sent something
+// messageIDs keeps the message IDs SNS returns for accepted PublishBatch entries, by the
+// entry's notificationId attribute (unique per notification, where two notifications may
+// share a subject): notify.SNS reports only success or failure, and an operator who sent something
 // wants the ID SNS gave it. It reads the typed request and response of the real call, as a
 // middleware of the SNS client, so the publish path stays notify.SNS's own.
 type messageIDs struct {
-	mu        sync.Mutex
-	bySubject map[string][]string
+	mu   sync.Mutex
+	byID map[string]string
 }
 
 // option installs the middleware on an SNS client.
@@ -32,30 +33,29 @@ func (m *messageIDs) handle(ctx context.Context, in middleware.InitializeInput, 
 	if err != nil || !okIn || !okOut {
 		return out, md, err
 	}
-	subjects := make(map[string]string, len(req.PublishBatchRequestEntries))
+	notes := make(map[string]string, len(req.PublishBatchRequestEntries))
 	for _, e := range req.PublishBatchRequestEntries {
-		subjects[aws.ToString(e.Id)] = aws.ToString(e.Subject)
+		if a, ok := e.MessageAttributes["notificationId"]; ok {
+			notes[aws.ToString(e.Id)] = aws.ToString(a.StringValue)
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bySubject == nil {
-		m.bySubject = map[string][]string{}
+	if m.byID == nil {
+		m.byID = map[string]string{}
 	}
 	for _, s := range res.Successful {
-		subj := subjects[aws.ToString(s.Id)]
-		m.bySubject[subj] = append(m.bySubject[subj], aws.ToString(s.MessageId))
+		m.byID[notes[aws.ToString(s.Id)]] = aws.ToString(s.MessageId)
 	}
 	return out, md, err
 }
 
-// take returns (and forgets) the first message ID recorded for subject, "" when none is.
-func (m *messageIDs) take(subject string) string {
+// take returns (and forgets) the message ID SNS gave the notification with this
+// notificationId, "" when none was recorded.
+func (m *messageIDs) take(notificationID string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ids := m.bySubject[subject]
-	if len(ids) == 0 {
-		return ""
-	}
-	m.bySubject[subject] = ids[1:]
-	return ids[0]
+	id := m.byID[notificationID]
+	delete(m.byID, notificationID)
+	return id
 }

@@ -74,7 +74,7 @@ func (s *sender) Publish(ctx context.Context, ns []status.Notification) []error 
 	errs := s.sns.Publish(ctx, ns)
 	for i, n := range ns {
 		if errs[i] == nil {
-			_ = s.out.show(n, fmt.Sprintf("Sent: notificationId %s, SNS message ID %s", orDash(n.ID), orDash(s.ids.take(notify.Subject(n)))))
+			_ = s.out.show(n, fmt.Sprintf("Sent: notificationId %s, SNS message ID %s", orDash(n.ID), orDash(s.ids.take(n.ID))))
 		}
 	}
 	return errs

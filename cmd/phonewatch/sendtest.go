@@ -63,7 +63,7 @@ func testCmd(ctx context.Context, args []string, e env) int {
 	if err := pub.Publish(ctx, []status.Notification{n})[0]; err != nil {
 		return fail("%v", err)
 	}
-	report(e.stdout, n, cfg.TopicARN, ids.take(notify.Subject(n)))
+	report(e.stdout, n, cfg.TopicARN, ids.take(n.ID))
 	return exitOK
 }
 
