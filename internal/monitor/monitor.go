@@ -10,7 +10,9 @@
 // or the write fails), the claim expires after the run's deadline plus a minute and a later
 // run sends again. The claim write notes each notification as attempted, as does a publish
 // SNS could not confirm; a later run repeats an attempted notification once and then marks
-// it sent whatever SNS says: at most one repeat, and never a lost notification.
+// it sent whatever SNS says: at most one repeat. A notification is lost only if both its
+// first publish and its one repeat end unconfirmed without SNS having accepted either (or the
+// repeat's claim write is in doubt and cannot be read back): the price of never a third copy.
 //
 // A scheduled run describes only what can have changed: numbers with a Claim/Update read
 // from CloudTrail since their last check first, then FAILED or IN_PROGRESS ones and records
