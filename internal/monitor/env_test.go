@@ -197,7 +197,9 @@ func (e *env) publisher(topic string) *notify.SNS {
 		o.BaseEndpoint = aws.String(e.moto)
 		o.Retryer = quickRetries(o.Retryer)
 	})
-	return notify.NewSNS(client, topic)
+	p := notify.NewSNS(client, topic)
+	p.Log = quietLog() // one line per notification would drown the test output
+	return p
 }
 
 // monitor is a Monitor on the real adapters: unpaced Connect, the test's table and topic,
