@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,9 +42,7 @@ type checkFlags struct {
 
 func parseCheck(args []string, stderr io.Writer) (checkFlags, int, bool) {
 	var f checkFlags
-	fs := flag.NewFlagSet("phonewatch check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { _, _ = fmt.Fprint(stderr, checkUsage); fs.PrintDefaults() }
+	fs := newFlags("check", checkUsage, stderr)
 	fs.StringVar(&f.numbers, "numbers", "", "read numbers from `FILE` (DescribePhoneNumber outputs: one, or a JSON array) instead of Amazon Connect")
 	fs.StringVar(&f.cloudtrail, "cloudtrail", "", "read operations from `FILE` (what aws cloudtrail lookup-events prints) instead of CloudTrail")
 	fs.StringVar(&f.state, "state", "", stateHelp)
@@ -56,16 +53,10 @@ func parseCheck(args []string, stderr io.Writer) (checkFlags, int, bool) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "read Connect, CloudTrail and the state, decide and print: write nothing, send nothing")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "the run's deadline: checks stop in time to save and publish before it")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return f, exitOK, false
-		}
-		return f, exitUsage, false
+	if code, ok := parseFlags(fs, args); !ok {
+		return f, code, false
 	}
 	switch {
-	case fs.NArg() > 0:
-		_, _ = fmt.Fprintf(stderr, "phonewatch check: unexpected argument %q (phonewatch help check)\n", fs.Arg(0))
-		return f, exitUsage, false
 	case f.publish && f.dryRun:
 		_, _ = fmt.Fprintln(stderr, "phonewatch check: --publish and --dry-run exclude each other")
 		return f, exitUsage, false

@@ -8,11 +8,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
-	_ "time/tzdata" // DISPLAY_TIMEZONE on hosts without zoneinfo
 )
 
 // Exit codes, documented in the usage text and the README.
@@ -87,4 +89,29 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	_, _ = fmt.Fprintf(e.stderr, "phonewatch: unknown command %q: the commands are check, status and test (phonewatch help)\n", name)
 	return exitUsage
+}
+
+// newFlags is the flag set of one subcommand, printing usage (then the flags) on -h.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("phonewatch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { _, _ = fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	return fs
+}
+
+// parseFlags parses a subcommand's flags, which take no arguments: ok is false, with the exit
+// code, when the command should stop (help asked for, a bad flag, a stray argument).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		name := strings.TrimPrefix(fs.Name(), "phonewatch ")
+		_, _ = fmt.Fprintf(fs.Output(), "phonewatch %s: unexpected argument %q (phonewatch help %s)\n", name, fs.Arg(0), name)
+		return exitUsage, false
+	}
+	return exitOK, true
 }

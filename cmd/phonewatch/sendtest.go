@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -29,19 +27,10 @@ Flags:
 
 // testCmd publishes one TEST notification and prints its IDs.
 func testCmd(ctx context.Context, args []string, e env) int {
-	fs := flag.NewFlagSet("phonewatch test", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { _, _ = fmt.Fprint(e.stderr, testUsage); fs.PrintDefaults() }
+	fs := newFlags("test", testUsage, e.stderr)
 	timeout := fs.Duration("timeout", 30*time.Second, "give up publishing after this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		_, _ = fmt.Fprintf(e.stderr, "phonewatch test: unexpected argument %q (phonewatch help test)\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	fail := failer(e.stderr)
 	cfg, err := loadConfig(e.stderr)

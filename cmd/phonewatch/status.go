@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -39,21 +37,12 @@ Flags:
 
 // statusCmd prints the tracked numbers and returns exitFailed when any of them is FAILED.
 func statusCmd(ctx context.Context, args []string, e env) int {
-	fs := flag.NewFlagSet("phonewatch status", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { _, _ = fmt.Fprint(e.stderr, statusUsage); fs.PrintDefaults() }
+	fs := newFlags("status", statusUsage, e.stderr)
 	statePath := fs.String("state", "", stateHelp)
 	asJSON := fs.Bool("json", false, "print a JSON array of the numbers, for scripts")
 	at := fs.String("at", "", atHelp)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		_, _ = fmt.Fprintf(e.stderr, "phonewatch status: unexpected argument %q (phonewatch help status)\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	fail := failer(e.stderr)
 	now, err := clockAt(*at, wallClock)
