@@ -162,7 +162,7 @@ func (r *run) settle(ctx context.Context, it *item, n status.Notification, err e
 		it.next.ForgetRepeated(n.ID) // it delivered nothing: the next run's try is still the one repeat
 		err = fmt.Errorf("publish %s (a repeat), the next run retries: %w", n.Event, err)
 	default:
-		dropAttempted(&it.next, n.ID)
+		it.next.ForgetAttempted(n.ID)
 		err = fmt.Errorf("publish %s, the next run retries: %w", n.Event, err)
 	}
 	r.addError(it.id, err)

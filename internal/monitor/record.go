@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/phonewatch/phonewatch/internal/status"
 )
@@ -30,12 +29,4 @@ func (r *run) reportInvalid(ctx context.Context, id string, reason error) {
 		"error", reason)
 	r.addError(id, fmt.Errorf("stored record not in phonewatch's format, the number is not checked until it "+
 		"is fixed or deleted: %w", reason))
-}
-
-// dropAttempted forgets an attempt that definitely delivered nothing.
-func dropAttempted(rec *status.Record, id string) {
-	rec.Attempted = slices.DeleteFunc(slices.Clone(rec.Attempted), func(a string) bool { return a == id })
-	if len(rec.Attempted) == 0 {
-		rec.Attempted = nil
-	}
 }

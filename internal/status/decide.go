@@ -396,7 +396,7 @@ func FormatOffset(d time.Duration) string {
 // MarkSent records in r that n was delivered, so that Decide does not produce it again, and
 // forgets that it was attempted.
 func (r *Record) MarkSent(n Notification) {
-	r.forgetAttempted(n.ID)
+	r.ForgetAttempted(n.ID)
 	switch n.Event {
 	case EventStuck:
 		r.StuckSentAt = n.ObservedAt

@@ -165,9 +165,9 @@ func (r *Record) NoteAttempted(id string) {
 // confirmation: sending it again is its one repeat.
 func (r *Record) WasAttempted(id string) bool { return slices.Contains(r.Attempted, id) }
 
-// forgetAttempted drops the ID from Attempted and Repeated (it was delivered, or can no
-// longer be decided).
-func (r *Record) forgetAttempted(id string) {
+// ForgetAttempted drops the ID from Attempted and Repeated: it was delivered, or its publish
+// definitely delivered nothing.
+func (r *Record) ForgetAttempted(id string) {
 	r.Attempted = without(r.Attempted, id)
 	r.Repeated = without(r.Repeated, id)
 }
