@@ -1,7 +1,7 @@
 package main
 
-// End-to-end tests of faults seen from outside (issue 13): a faultproxy between the function and
-// moto's SNS loses answers after SNS has accepted the request.
+// End-to-end tests of faults seen from outside (issues 13 and 18): a faultproxy between the
+// function and moto's SNS loses answers after SNS has accepted the request.
 
 import (
 	"strings"
@@ -11,39 +11,39 @@ import (
 	"github.com/phonewatch/phonewatch/internal/monitor"
 )
 
-// SNS accepts each PublishBatch but its answer is lost (a 500 after forwarding), three times
-// in a row: the FAILED reaches the subscriber at most twice (the first send and its one
-// repeat), both with the same notificationId, and each run's summary says the publish was not
-// confirmed. Before issue 13 the SDK's retry doubled every entry and each run sent again.
-func TestE2EUnconfirmedPublishRepeatsOnce(t *testing.T) {
+// SNS takes each PublishBatch but the connection drops before its answer, in two runs in a
+// row: each run's summary says the publish was not confirmed (and counts it), and each next run
+// sends the FAILED again, until a run's publish is confirmed; then no run sends it. The
+// subscriber gets it once per unanswered attempt plus the confirmed one, all with one
+// notificationId. Before issue 18 a second unconfirmed attempt was marked sent whatever SNS
+// answered, so a FAILED SNS never took was lost.
+func TestE2EUnansweredPublishSentAgain(t *testing.T) {
 	s := newStack(t)
 	proxy := faultproxy.New(t, s.moto)
-	lost := faultproxy.SNSInternal
-	lost.AfterForward = true
-	proxy.Inject("PublishBatch", 3, lost)
+	proxy.Inject("PublishBatch", 2, faultproxy.Fault{AfterForward: true, Reset: true})
 	s.snsEndpoint = proxy.URL
 	fn := startFunction(t, buildBootstrap(t, "build"), s.env())
 
-	sum := fn.mustInvoke(t, scheduled)
-	if sum.NotificationsSent != 0 || !hasError(sum.Errors, sampleFailed, "unconfirmed", "the next run repeats it once") {
-		t.Errorf("first run summary = %+v, want the FAILED reported unconfirmed, to be repeated once", sum)
-	}
-	sum = fn.mustInvoke(t, scheduled)
-	if !hasError(sum.Errors, sampleFailed, "(a repeat) unconfirmed", "not repeated again") {
-		t.Errorf("second run summary = %+v, want the repeat reported unconfirmed and not to be repeated", sum)
-	}
-	for range 2 {
-		if sum := fn.mustInvoke(t, scheduled); sum.NotificationsSent != 0 || len(sum.Errors) != 0 {
-			t.Errorf("later run summary = %+v, want nothing sent and no errors", sum)
+	for run := range 2 {
+		sum := fn.mustInvoke(t, scheduled)
+		if sum.NotificationsSent != 0 || sum.Unconfirmed != 1 ||
+			!hasError(sum.Errors, sampleFailed, "unconfirmed", "the next run sends it again") {
+			t.Errorf("run %d summary = %+v, want the FAILED reported unconfirmed, to be sent again", run+1, sum)
 		}
 	}
-	if n := proxy.Calls("PublishBatch"); n != 2 {
-		t.Errorf("%d PublishBatch requests, want 2 (one send, one repeat, no SDK retry)", n)
+	if sum := fn.mustInvoke(t, scheduled); sum.NotificationsSent != 1 || sum.Unconfirmed != 0 {
+		t.Errorf("third run summary = %+v, want the FAILED sent and confirmed", sum)
+	}
+	if sum := fn.mustInvoke(t, scheduled); sum.NotificationsSent != 0 || len(sum.Errors) != 0 {
+		t.Errorf("later run summary = %+v, want nothing sent and no errors", sum)
+	}
+	if n := proxy.Calls("PublishBatch"); n != 3 {
+		t.Errorf("%d PublishBatch requests, want 3 (one a run until confirmed, no SDK retry)", n)
 	}
 
 	got := s.drain(t)
-	if len(got) != 2 || count(got, "FAILED", sampleFailed) != 2 {
-		t.Fatalf("delivered %+v, want the FAILED twice (SNS accepted both, neither answer arrived)", got)
+	if len(got) != 3 || count(got, "FAILED", sampleFailed) != 3 {
+		t.Fatalf("delivered %+v, want the FAILED three times (two unanswered attempts, then the confirmed one)", got)
 	}
 	id := got[0].Machine.NotificationID
 	for _, d := range got {

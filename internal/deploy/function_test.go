@@ -485,6 +485,11 @@ func alarmsWatchTheWatcher(t *testing.T, m mode) {
 			"ComparisonOperator": `"GreaterThanOrEqualToThreshold"`, "Threshold": "1",
 			"EvaluationPeriods": "3", "DatapointsToAlarm": "3", "Statistic": `"Sum"`,
 		}},
+		// Copies of notifications, for three runs in a row (issue 18).
+		{"UnconfirmedPublishesAlarm", "PhoneWatch", "UnconfirmedPublishes", onFunction, map[string]string{
+			"ComparisonOperator": `"GreaterThanOrEqualToThreshold"`, "Threshold": "1",
+			"EvaluationPeriods": "3", "DatapointsToAlarm": "3", "Statistic": `"Sum"`,
+		}},
 		{"DeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", onQueue, map[string]string{
 			"ComparisonOperator": `"GreaterThanThreshold"`, "Threshold": "0", "Statistic": `"Maximum"`,
 			"EvaluationPeriods": "1", "TreatMissingData": `"notBreaching"`,

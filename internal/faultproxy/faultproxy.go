@@ -50,6 +50,9 @@ type Fault struct {
 	// AfterForward sends the request on to the real server first and answers the fault
 	// instead of its response: the server applied the request, the client never learns it.
 	AfterForward bool
+	// Reset closes the connection instead of answering (after forwarding, with AfterForward):
+	// the client sent its request and gets no answer at all, as when a connection is reset.
+	Reset bool
 }
 
 // DynamoDB's own fault answers, as DynamoDB sends them.
@@ -221,6 +224,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		p.rp.ServeHTTP(w, r)
+	case f.Reset:
+		if f.AfterForward {
+			p.rp.ServeHTTP(httptest.NewRecorder(), r) // applied; its answer is dropped
+		} else {
+			_, _ = io.Copy(io.Discard, r.Body)
+		}
+		if !pause(r.Context(), f.Delay) {
+			return
+		}
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
 	case f.AfterForward:
 		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), faultKey{}, chosen{f, query})))
 	default:

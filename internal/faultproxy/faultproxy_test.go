@@ -125,6 +125,24 @@ func TestAfterForwardLosesTheResponse(t *testing.T) {
 	}
 }
 
+// A reset after forwarding: the backend applies the request, the client gets no answer at all
+// (a transport error, no status).
+func TestResetAfterForward(t *testing.T) {
+	srv, reached := backend(t)
+	p := faultproxy.New(t, srv.URL)
+	p.Inject("", 1, faultproxy.Fault{AfterForward: true, Reset: true})
+
+	if resp, body, err := post(t, t.Context(), p.URL, "DynamoDB_20120810.TransactWriteItems"); err == nil {
+		t.Errorf("client got %d %q, want no answer", resp.StatusCode, body)
+	}
+	if reached.Load() != 1 {
+		t.Errorf("backend saw %d requests, want 1: the request must be applied", reached.Load())
+	}
+	if _, body, err := post(t, t.Context(), p.URL, "DynamoDB_20120810.Scan"); err != nil || body != "real" {
+		t.Errorf("the next request got %q, %v; want it passed through", body, err)
+	}
+}
+
 // A delayed fault is a hung server: the client's own deadline ends the wait, and the request
 // never reaches the backend.
 func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {

@@ -192,9 +192,13 @@ func (e *env) source(rps float64, burst int, optFns ...func(*sdkconnect.Options)
 }
 
 // publisher is the real SNS publisher to topic, on a client of its own.
-func (e *env) publisher(topic string) *notify.SNS {
+func (e *env) publisher(topic string) *notify.SNS { return e.publisherVia(e.moto, topic) }
+
+// publisherVia is publisher with the SNS client's requests sent to url (a faultproxy in front
+// of moto, say).
+func (e *env) publisherVia(url, topic string) *notify.SNS {
 	client := sns.NewFromConfig(awsConfig(), func(o *sns.Options) {
-		o.BaseEndpoint = aws.String(e.moto)
+		o.BaseEndpoint = aws.String(url)
 		o.Retryer = quickRetries(o.Retryer)
 	})
 	p := notify.NewSNS(client, topic)

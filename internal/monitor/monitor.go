@@ -6,13 +6,11 @@
 // invocation) share one state table. A run that has notifications to send first claims the
 // record with a conditional write; of two runs only the one whose write wins publishes, and
 // a record claimed by another live run is left alone. The claim is released by the write
-// that marks the notifications sent. If that write is lost (the run dies after SNS accepted,
-// or the write fails), the claim expires after the run's deadline plus a minute and a later
-// run sends again. The claim write notes each notification as attempted, as does a publish
-// SNS could not confirm; a later run repeats an attempted notification once and then marks
-// it sent whatever SNS says: at most one repeat. A notification is lost only if both its
-// first publish and its one repeat end unconfirmed without SNS having accepted either (or the
-// repeat's claim write is in doubt and cannot be read back): the price of never a third copy.
+// that marks the notifications sent. A notification is marked sent only when SNS confirms it;
+// anything else (SNS's error answer, no answer, the run dying before its mark write) leaves it
+// owed, and the next run that may publish sends it again with the same notificationId, until
+// it is confirmed or no longer applies. Nothing is lost; a copy needs an attempt whose answer
+// never came, and a run makes at most one attempt per notification.
 //
 // A scheduled run describes only what can have changed: numbers with a Claim/Update read
 // from CloudTrail since their last check first, then FAILED or IN_PROGRESS ones and records
@@ -135,12 +133,17 @@ type Summary struct {
 	// that this run did not reach; the next runs take them, oldest first.
 	SweepPending int `json:"sweepPending"`
 
-	// For metrics: operations read from CloudTrail, whether reading them failed, records not
-	// in phonewatch's format, and publishes SNS could not confirm.
+	// Unconfirmed counts the publishes SNS left unanswered (a timeout, a connection reset
+	// after sending): each may have been delivered and is sent again by the next run with the
+	// same notificationId, so it is the number of copies subscribers may get (the
+	// UnconfirmedPublishes metric, alarmed when it persists).
+	Unconfirmed int `json:"unconfirmedPublishes"`
+
+	// For metrics: operations read from CloudTrail, whether reading them failed, and records
+	// not in phonewatch's format.
 	Operations       int  `json:"-"`
 	OperationsFailed bool `json:"-"`
 	InvalidRecords   int  `json:"-"`
-	Unconfirmed      int  `json:"-"`
 	// NearestDeadline is the earliest retry deadline of an open FAILED episode (for metrics).
 	NearestDeadline time.Time `json:"-"`
 }

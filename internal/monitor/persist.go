@@ -23,7 +23,6 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 		if !it.done || it.skipped {
 			continue
 		}
-		it.notes = r.settleRepeated(it)
 		if len(it.notes) > 0 {
 			claims = append(claims, it)
 		} else {
@@ -36,16 +35,14 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 	if len(claims) > 0 {
 		// Claim first: of two overlapping runs only the one whose conditional write wins
 		// publishes, and others leave the record alone until the claim is released or expires.
-		// The claim also notes what this run is about to publish: should SNS's answer or the
-		// mark write be lost, a later run repeats each at most once (see publish).
+		// The claim also notes what this run is about to publish: should the run die before
+		// its mark write, people may have it, so RECOVERED is owed should the episode end
+		// before a later run sends it again.
 		until := r.now().Add(r.claimFor(ctx))
 		for _, it := range claims {
 			it.next.ClaimedBy, it.next.ClaimUntil = r.id, until
 			for _, n := range it.notes {
 				it.next.NoteAttempted(n.ID)
-				if it.prev != nil && it.prev.WasAttempted(n.ID) {
-					it.next.NoteRepeated(n.ID) // this run sends its one repeat
-				}
 			}
 		}
 		var err error
@@ -64,8 +61,7 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 	}
 
 	// One write marks what was delivered and releases the claims. Should it be lost, the
-	// claims expire and a later run sends again, once: the claim write noted each
-	// notification as attempted, and a repeat is marked sent whatever SNS answers.
+	// claims expire and a later run sends the notifications again, with the same IDs.
 	stored, failed, err := r.save(ctx, "state", append(won, quiet...))
 	for _, it := range stored {
 		it.saved = true
@@ -75,7 +71,7 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 		for _, it := range failed {
 			if it.sent > 0 {
 				r.addError(it.id, fmt.Errorf("notified, but marking it sent failed; once its claim expires a "+
-					"later run sends it once more (at most one repeat): %w", err))
+					"later run sends it again with the same notificationId: %w", err))
 			}
 		}
 	}
@@ -114,55 +110,28 @@ func (r *run) publish(ctx context.Context, claimed []*item, n int) {
 	}
 }
 
-// settleRepeated marks sent, without publishing, the notifications whose one repeat an
-// earlier run claimed to send but could not mark (its mark write was lost too), and returns
-// the rest: a repeat is never repeated, however often marking fails.
-func (r *run) settleRepeated(it *item) []status.Notification {
-	if it.prev == nil || len(it.prev.Repeated) == 0 {
-		return it.notes
-	}
-	var rest []status.Notification
-	for _, n := range it.notes {
-		if it.prev.WasRepeated(n.ID) {
-			it.next.MarkSent(n)
-			r.log().Warn("a repeat was sent by an earlier run whose mark was lost: marked sent, not sent again",
-				"phoneNumberId", it.id, "event", n.Event, "notificationId", n.ID)
-			continue
-		}
-		rest = append(rest, n)
-	}
-	return rest
-}
-
-// settle records one publish's outcome in the item's next record. Delivered: marked sent.
-// Unconfirmed (SNS may have accepted it): left noted as attempted, so that the next run
-// repeats it once; but a repeat (noted by an earlier run) is marked sent whatever SNS said,
-// so there is never a second repeat. Definitely not delivered: the attempt is forgotten
-// (unless an earlier run's attempt may have delivered it) and the next run sends it.
+// settle records one publish's outcome in the item's next record. Confirmed: marked sent.
+// Anything else is not marked, so the next run decides it again and sends it with the same
+// notificationId (DESIGN.md, Delivery): nothing is lost, and a copy needs an unanswered
+// attempt (at most one a run). Unconfirmed (no answer: SNS may have accepted it): it stays
+// noted as attempted and counts in the summary's unconfirmed publishes. Refused (SNS's error
+// answer): the attempt delivered nothing, so it is forgotten unless an earlier one may have
+// delivered it.
 func (r *run) settle(ctx context.Context, it *item, n status.Notification, err error) {
-	repeat := it.prev != nil && it.prev.WasAttempted(n.ID)
-	unconfirmed := errors.Is(err, status.ErrUnconfirmed)
-	if unconfirmed {
-		r.sum.Unconfirmed++
-	}
 	switch {
 	case err == nil:
 		it.next.MarkSent(n) // which also ends its attempt
 		it.sent++
 		r.sum.NotificationsSent++
 		return
-	case repeat && unconfirmed:
-		it.next.MarkSent(n) // which also ends its attempt
-		it.sent++
-		err = fmt.Errorf("publish %s (a repeat) unconfirmed: marked sent, not repeated again: %w", n.Event, err)
-	case unconfirmed:
-		err = fmt.Errorf("publish %s unconfirmed: it may have been delivered; the next run repeats it once: %w",
-			n.Event, err)
-	case repeat:
-		it.next.ForgetRepeated(n.ID) // it delivered nothing: the next run's try is still the one repeat
-		err = fmt.Errorf("publish %s (a repeat), the next run retries: %w", n.Event, err)
+	case errors.Is(err, status.ErrUnconfirmed):
+		r.sum.Unconfirmed++
+		err = fmt.Errorf("publish %s unconfirmed: it may have been delivered; the next run sends it again "+
+			"with the same notificationId: %w", n.Event, err)
 	default:
-		it.next.ForgetAttempted(n.ID)
+		if it.prev == nil || !it.prev.WasAttempted(n.ID) {
+			it.next.ForgetAttempted(n.ID)
+		}
 		err = fmt.Errorf("publish %s, the next run retries: %w", n.Event, err)
 	}
 	r.addError(it.id, err)

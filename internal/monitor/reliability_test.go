@@ -245,7 +245,8 @@ func (d dieAfterPublish) Publish(ctx context.Context, ns []status.Notification) 
 // TestCrashBetweenPublishAndSave: the run dies right after SNS accepted its notifications, so
 // the write that marks them sent is lost. The episode is kept (claimed, unannounced); before
 // the claim expires other runs leave the numbers alone (and still count them as checked);
-// after it, one run sends each notification again (the one repeat), and none after that.
+// after it, one run sends each notification again (a copy for the crashed run's unanswered
+// publish), and none after that.
 func TestCrashBetweenPublishAndSave(t *testing.T) {
 	parallel(t)
 	e := newEnv(t)

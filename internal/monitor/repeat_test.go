@@ -32,18 +32,19 @@ func (a answer) err() error {
 	return nil
 }
 
-// TestUnconfirmedPublishRepeatsOnce (issue 13.1): a publish SNS may have accepted is noted as
-// attempted and repeated by the next run exactly once, with the same notificationId, and
-// marked sent after that repeat whatever SNS answers; a publish that definitely failed
-// delivered nothing, so it is sent again until it is delivered (no attempt left behind).
-func TestUnconfirmedPublishRepeatsOnce(t *testing.T) {
+// TestUnconfirmedPublishSentAgain (issue 18.1): a publish SNS did not confirm is never marked
+// sent. Unanswered (it may have been delivered) or refused, the next run sends it again with
+// the same notificationId, however many runs that takes, until SNS confirms it; each
+// unanswered attempt is counted in the summary. Before issue 18 the second unconfirmed attempt
+// was marked sent whatever SNS said, and the FAILED could be lost.
+func TestUnconfirmedPublishSentAgain(t *testing.T) {
 	testCases := []struct {
 		name    string
-		answers []answer // the publisher's answer in each run until it is marked sent
+		answers []answer // the publisher's answer in each run until it is confirmed
 	}{
-		{"unconfirmed, then unconfirmed again", []answer{unconfirmed, unconfirmed}},
+		{"unconfirmed three times, then confirmed", []answer{unconfirmed, unconfirmed, unconfirmed, confirmed}},
 		{"unconfirmed, then confirmed", []answer{unconfirmed, confirmed}},
-		{"unconfirmed, then failed, then confirmed", []answer{unconfirmed, failed, confirmed}},
+		{"unconfirmed, then failed twice, then confirmed", []answer{unconfirmed, failed, failed, confirmed}},
 		{"failed, then confirmed", []answer{failed, confirmed}},
 	}
 	for _, tc := range testCases {
@@ -53,6 +54,7 @@ func TestUnconfirmedPublishRepeatsOnce(t *testing.T) {
 			w.put("FAILED", id)
 			m := w.monitor()
 			var noteIDs []string
+			everUnconfirmed := false
 			for run, a := range tc.answers {
 				w.publishErr = func(status.Notification) error { return a.err() }
 				sum := w.run(m, scheduled)
@@ -61,17 +63,21 @@ func TestUnconfirmedPublishRepeatsOnce(t *testing.T) {
 					t.Fatalf("run %d published %+v, want FAILED once", run+1, pub)
 				}
 				noteIDs = append(noteIDs, pub[0].ID)
+				everUnconfirmed = everUnconfirmed || a == unconfirmed
 				rec := w.records()[id]
 				last := run == len(tc.answers)-1
 				if rec.Episode.Announced() != last {
 					t.Errorf("run %d (%v): announced %v, want %v", run+1, a, rec.Episode.Announced(), last)
 				}
-				wantAttempted := a == unconfirmed && !last || a == failed && run > 0 && tc.answers[run-1] != failed
-				if got := slices.Contains(rec.Attempted, pub[0].ID); got != wantAttempted {
-					t.Errorf("run %d (%v): attempted %v (%v), want %v", run+1, a, got, rec.Attempted, wantAttempted)
+				// Attempted: people may have it (an unanswered attempt so far), until confirmed.
+				if got, want := slices.Contains(rec.Attempted, pub[0].ID), everUnconfirmed && !last; got != want {
+					t.Errorf("run %d (%v): attempted %v (%v), want %v", run+1, a, got, rec.Attempted, want)
 				}
-				if a == unconfirmed && !last && (len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "may have been delivered")) {
+				if a == unconfirmed && (len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "may have been delivered")) {
 					t.Errorf("run %d: errors %+v, want one saying it may have been delivered", run+1, sum.Errors)
+				}
+				if sum.Unconfirmed != map[bool]int{true: 1}[a == unconfirmed] {
+					t.Errorf("run %d: %d unconfirmed publishes counted for answer %v", run+1, sum.Unconfirmed, a)
 				}
 				if sum.NotificationsSent != map[bool]int{true: 1}[a == confirmed] {
 					t.Errorf("run %d: %d reported sent for answer %v", run+1, sum.NotificationsSent, a)
@@ -79,12 +85,12 @@ func TestUnconfirmedPublishRepeatsOnce(t *testing.T) {
 				w.advance(5 * time.Minute)
 			}
 			if noteIDs[0] == "" || len(slices.Compact(slices.Clone(noteIDs))) != 1 {
-				t.Errorf("notification IDs %v, want one stable ID across the repeats", noteIDs)
+				t.Errorf("notification IDs %v, want one stable ID across the attempts", noteIDs)
 			}
 			w.publishErr = nil
 			w.run(m, scheduled)
 			if pub := w.published(); len(pub) != 0 {
-				t.Errorf("the run after the repeat published %+v, want nothing", pub)
+				t.Errorf("the run after the confirmed one published %+v, want nothing", pub)
 			}
 		})
 	}
@@ -103,85 +109,60 @@ func markFails(w *world, fail *bool) monitor.Store {
 	}
 }
 
-// TestFailedMarkRepeatsOnce (issue 13.2): SNS accepted, but the write that marks it sent
-// fails without a crash. Until the claim expires other runs leave the number alone; then one
-// run sends it once more, with the same notificationId, and marks it; no run after that.
-func TestFailedMarkRepeatsOnce(t *testing.T) {
-	w := newWorld(t)
-	id := ids(1, 1)[0]
-	w.put("FAILED", id)
-	fail := true
-	m := w.monitor()
-	m.Store = markFails(w, &fail)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	sum, err := m.Run(ctx, scheduled)
-	if err == nil || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "once more") {
-		t.Fatalf("run with the mark write failing: err %v, errors %+v; want an error saying it is sent once more", err, sum.Errors)
-	}
-	first := w.published()
-	rec := w.records()[id]
-	if len(first) != 1 || rec.ClaimedBy == "" || rec.Episode.Announced() || !slices.Contains(rec.Attempted, first[0].ID) {
-		t.Fatalf("published %d, record %+v; want one FAILED, the record claimed, unannounced, attempted", len(first), rec)
-	}
-	fail = false
-
-	w.advance(time.Minute) // inside the claim: left alone
-	w.run(m, scheduled)
-	if pub := w.published(); len(pub) != 0 {
-		t.Errorf("a run inside the claim published %+v", pub)
-	}
-	w.advance(time.Hour) // long past the claim
-	w.run(m, scheduled)
-	pub := w.published()
-	if len(pub) != 1 || pub[0].ID != first[0].ID {
-		t.Fatalf("after the claim expired: published %+v, want the same FAILED (ID %s) once", pub, first[0].ID)
-	}
-	if rec := w.records()[id]; !rec.Episode.Announced() || len(rec.Attempted) != 0 || rec.ClaimedBy != "" {
-		t.Errorf("after the repeat: %+v, want announced, nothing attempted, released", rec)
-	}
-	w.advance(5 * time.Minute)
-	w.run(m, scheduled)
-	if pub := w.published(); len(pub) != 0 {
-		t.Errorf("a run after the repeat published %+v", pub)
-	}
-}
-
-// TestFailedMarkTwiceStillOneRepeat (issue 13.2): the mark write fails in the first run and
-// again in the run that sends the repeat. The third run must not send a third copy: it marks
-// the notification sent, since the repeat's own claim noted it as repeated.
-func TestFailedMarkTwiceStillOneRepeat(t *testing.T) {
-	w := newWorld(t)
-	id := ids(1, 1)[0]
-	w.put("FAILED", id)
-	fail := true
-	m := w.monitor()
-	m.Store = markFails(w, &fail)
-	for round := range 2 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := m.Run(ctx, scheduled)
-		cancel()
-		if err == nil {
-			t.Fatalf("round %d: the run with the mark write failing returned no error", round)
-		}
-		if pub := w.published(); len(pub) != 1 {
-			t.Fatalf("round %d: published %+v, want the FAILED (first, then its one repeat)", round, pub)
-		}
-		w.advance(time.Hour) // past the claim
-	}
-	fail = false
-	w.run(m, scheduled)
-	if pub := w.published(); len(pub) != 0 {
-		t.Errorf("after the repeat's mark failed too, a run published %+v; want nothing (at most one repeat)", pub)
-	}
-	rec := w.records()[id]
-	if !rec.Episode.Announced() || len(rec.Attempted) != 0 || len(rec.Repeated) != 0 || rec.ClaimedBy != "" {
-		t.Errorf("record %+v: want FAILED marked sent, nothing attempted or repeated, no claim", rec)
-	}
-	w.advance(5 * time.Minute)
-	w.run(m, scheduled)
-	if pub := w.published(); len(pub) != 0 {
-		t.Errorf("a later run published %+v", pub)
+// TestFailedMarkSendsAgain (issue 13.2, policy of issue 18): SNS accepted, but the write that
+// marks it sent fails without a crash, in one run or in two in a row. Until a claim expires
+// other runs leave the number alone; then a run sends it again, with the same notificationId
+// (a copy for each run whose mark was lost, never more), and once a mark holds, no run after.
+func TestFailedMarkSendsAgain(t *testing.T) {
+	for _, failures := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d failed marks", failures), func(t *testing.T) {
+			w := newWorld(t)
+			id := ids(1, 1)[0]
+			w.put("FAILED", id)
+			fail := true
+			m := w.monitor()
+			m.Store = markFails(w, &fail)
+			var noteIDs []string
+			for round := range failures {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				sum, err := m.Run(ctx, scheduled)
+				cancel()
+				if err == nil || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "sends it again") {
+					t.Fatalf("round %d, the mark write failing: err %v, errors %+v; want an error saying it is sent again",
+						round, err, sum.Errors)
+				}
+				pub := w.published()
+				rec := w.records()[id]
+				if len(pub) != 1 || rec.ClaimedBy == "" || rec.Episode.Announced() || !slices.Contains(rec.Attempted, pub[0].ID) {
+					t.Fatalf("round %d: published %+v, record %+v; want one FAILED, the record claimed, unannounced, attempted",
+						round, pub, rec)
+				}
+				noteIDs = append(noteIDs, pub[0].ID)
+				w.advance(time.Minute) // inside the claim: left alone
+				w.run(m, scheduled)
+				if pub := w.published(); len(pub) != 0 {
+					t.Errorf("round %d: a run inside the claim published %+v", round, pub)
+				}
+				w.advance(time.Hour) // long past the claim
+			}
+			fail = false
+			w.run(m, scheduled)
+			pub := w.published()
+			if len(pub) != 1 || pub[0].ID != noteIDs[0] {
+				t.Fatalf("after the claim expired: published %+v, want the same FAILED (ID %s) once", pub, noteIDs[0])
+			}
+			if len(slices.Compact(slices.Clone(noteIDs))) != 1 {
+				t.Errorf("notification IDs %v, want one", noteIDs)
+			}
+			if rec := w.records()[id]; !rec.Episode.Announced() || len(rec.Attempted) != 0 || rec.ClaimedBy != "" {
+				t.Errorf("after the mark held: %+v, want announced, nothing attempted, released", rec)
+			}
+			w.advance(5 * time.Minute)
+			w.run(m, scheduled)
+			if pub := w.published(); len(pub) != 0 {
+				t.Errorf("a run after the mark held published %+v", pub)
+			}
+		})
 	}
 }
 
@@ -281,8 +262,9 @@ func TestShortInvocationsStillCheck(t *testing.T) {
 }
 
 // TestTransient404KeepsTheAttempt: FAILED published unconfirmed (run 1), one transient 404
-// (run 2: no decision), FAILED again with SNS's answer lost again (run 3), then run 4. The
-// 404 must not erase the attempt: at most one repeat, two copies in all.
+// (run 2: no decision), FAILED again with SNS's answer lost again (run 3), then run 4 with SNS
+// back. The 404 must not erase the attempt (people may have the FAILED, so RECOVERED would be
+// owed), and the FAILED is sent until confirmed: three copies, one per run that could send.
 func TestTransient404KeepsTheAttempt(t *testing.T) {
 	w := newWorld(t)
 	id := ids(1, 1)[0]
@@ -308,13 +290,19 @@ func TestTransient404KeepsTheAttempt(t *testing.T) {
 	w.mu.Lock()
 	w.byID[id] = s
 	w.mu.Unlock()
-	w.run(m, scheduled) // its one repeat, unconfirmed again: marked sent
+	w.run(m, scheduled) // sent again, unconfirmed again: still owed
 	copies += len(w.published())
+	if rec := w.records()[id]; rec.Episode.Announced() {
+		t.Error("an unconfirmed FAILED was marked sent")
+	}
 	w.advance(5 * time.Minute)
 	w.publishErr = nil
 	w.run(m, scheduled)
 	copies += len(w.published())
-	if copies != 2 {
-		t.Errorf("FAILED handed to SNS %d times, want 2 (the first and its one repeat)", copies)
+	if copies != 3 {
+		t.Errorf("FAILED handed to SNS %d times, want 3 (two unanswered attempts, then the confirmed one)", copies)
+	}
+	if rec := w.records()[id]; !rec.Episode.Announced() || len(rec.Attempted) != 0 {
+		t.Errorf("record %+v after the confirmed publish: want announced, nothing attempted", rec)
 	}
 }

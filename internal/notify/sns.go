@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptrace"
 	"strconv"
 	"sync/atomic"
@@ -138,10 +137,12 @@ func newEntry(r Renderer, i int, n status.Notification) (entry, error) {
 	}, nil
 }
 
-// send publishes one batch and records each entry's outcome in errs. The call is retried only
-// where SNS certainly accepted nothing (onlyRefused); when its answer is lost, late or a 5xx
-// after the request went out, each entry's error wraps status.ErrUnconfirmed: the topic may
-// have accepted it, and sending it again blindly would deliver it twice.
+// send publishes one batch and records each entry's outcome in errs. SNS's error answer (a 4xx
+// or 5xx with an error code) means it accepted nothing, so the client's retryer may send the
+// call again; an attempt that got no answer (a timeout, a connection reset after the request
+// went out, a 5xx that is not SNS's own) may have been accepted, is never retried, and each
+// entry's error wraps status.ErrUnconfirmed: the next run sends it again with the same
+// notificationId, so an unanswered attempt costs at most one copy.
 func (p *SNS) send(ctx context.Context, batch []entry, errs []error) {
 	reqs := make([]types.PublishBatchRequestEntry, len(batch))
 	for i, e := range batch {
@@ -158,7 +159,7 @@ func (p *SNS) send(ctx context.Context, batch []entry, errs []error) {
 		PublishBatchRequestEntries: reqs,
 	}, onlyRefused(&sent))
 	if err != nil {
-		if mayHaveAccepted(err, sent.Load()) {
+		if !answered(err) && sent.Load() {
 			err = fmt.Errorf("%w: %w", status.ErrUnconfirmed, err)
 		}
 		for _, e := range batch {
@@ -190,25 +191,13 @@ func (p *SNS) logAccepted(ctx context.Context, batch []entry, out *sns.PublishBa
 	}
 }
 
-// mayHaveAccepted reports whether a failed call may still have been accepted by SNS: any
-// failure except SNS's own 4xx answer (a refusal) or a last attempt whose request never went
-// out completely (e.g. the connection could not be made, or the context ended first).
-func mayHaveAccepted(err error, sent bool) bool {
-	if refused(err) {
-		return false
-	}
+// answered reports whether err is SNS's own error answer: an HTTP 4xx or 5xx whose body names
+// an error code. SNS processed the request and accepted none of it (DESIGN.md, Delivery).
+func answered(err error) bool {
 	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() >= http.StatusInternalServerError {
-		return true // SNS answered 5xx, after reading the request
-	}
-	return sent
-}
-
-// refused reports whether err is SNS's answer with a 4xx status: it processed the request and
-// accepted none of it.
-func refused(err error) bool {
-	var re *smithyhttp.ResponseError
-	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+	var api smithy.APIError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 &&
+		errors.As(err, &api) && api.ErrorCode() != "" && api.ErrorCode() != "UnknownError"
 }
 
 // notSent reports whether err is a connection that failed before any of the request was sent.
@@ -223,10 +212,10 @@ func notSent(err error) bool {
 var snsThrottles = map[string]bool{"Throttled": true, "Throttling": true, "KMSThrottling": true}
 
 // onlyRefused makes one PublishBatch call retry only what proves that SNS accepted nothing:
-// its own throttling (or another retryable 4xx) and a connection that failed before sending.
-// A 5xx, a timeout or a lost answer is never retried: the entries may have been accepted.
-// An attempt that proves nothing was accepted also clears sent: should the call then end
-// without another attempt (its context ended in the backoff), nothing of it may have been
+// its error answers that the retryer retries (throttling, 5xx) and a connection that failed
+// before sending. A timeout or a lost answer is never retried: the entries may have been
+// accepted. An attempt that proves nothing was accepted also clears sent: should the call then
+// end without another attempt (its context ended in the backoff), nothing of it may have been
 // accepted, and its error must not read as unconfirmed.
 func onlyRefused(sent *atomic.Bool) func(*sns.Options) {
 	return func(o *sns.Options) {
@@ -245,7 +234,7 @@ type refusedRetryer struct {
 func (r refusedRetryer) IsErrorRetryable(err error) bool {
 	var api smithy.APIError
 	switch {
-	case refused(err):
+	case answered(err):
 		r.sent.Store(false)
 		return (errors.As(err, &api) && snsThrottles[api.ErrorCode()]) || r.Retryer.IsErrorRetryable(err)
 	case notSent(err):

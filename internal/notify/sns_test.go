@@ -8,9 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -403,16 +407,14 @@ func countByID(t *testing.T, env *motoEnv, queue string) map[string]int {
 	return got
 }
 
-// TestSNSPublishLostAnswerIsUnconfirmed: SNS accepts the batch and its answer is lost in a 500.
-// The SDK would retry and deliver every entry twice; the publisher does not retry, and reports
-// each entry as unconfirmed. The queue receives each notification exactly once.
+// TestSNSPublishLostAnswerIsUnconfirmed: SNS accepts the batch and the connection drops before
+// its answer. The SDK would retry and deliver every entry twice; the publisher does not retry,
+// and reports each entry as unconfirmed. The queue receives each notification exactly once.
 func TestSNSPublishLostAnswerIsUnconfirmed(t *testing.T) {
 	env, proxy := proxied(t)
 	topic := env.topic(t)
 	q := env.queue(t, topic, "")
-	lost := faultproxy.SNSInternal
-	lost.AfterForward = true
-	proxy.Inject("PublishBatch", 1, lost)
+	proxy.Inject("PublishBatch", 1, faultproxy.Fault{AfterForward: true, Reset: true})
 	ns := twelve()[:3]
 
 	errs := NewSNS(env.sns, topic).Publish(t.Context(), ns)
@@ -429,6 +431,79 @@ func TestSNSPublishLostAnswerIsUnconfirmed(t *testing.T) {
 		if got[n.ID] != 1 {
 			t.Errorf("notification %s delivered %d times, want exactly once", n.ID, got[n.ID])
 		}
+	}
+}
+
+// TestSNSPublishErrorAnswerIsRefused (issue 18): SNS's own error answer, a 5xx with an error
+// code (500 InternalError, 503 ServiceUnavailable), means it accepted nothing (DESIGN.md,
+// Delivery): the call is retried like throttling, and when every attempt gets one, each entry's
+// error is plain, never unconfirmed, so the next run sends it again. Before issue 18 a 5xx read
+// as unconfirmed and its repeat was marked sent whatever SNS answered.
+func TestSNSPublishErrorAnswerIsRefused(t *testing.T) {
+	unavailable := faultproxy.Fault{Status: 503, Type: "ServiceUnavailable", Message: "Service is unavailable"}
+	for _, f := range []faultproxy.Fault{faultproxy.SNSInternal, unavailable} {
+		t.Run(f.Type, func(t *testing.T) {
+			env, proxy := proxied(t)
+			topic := env.topic(t)
+			q := env.queue(t, topic, "")
+			ns := twelve()[:2]
+
+			proxy.Inject("PublishBatch", 1, f)
+			for i, err := range NewSNS(env.sns, topic).Publish(t.Context(), ns) {
+				if err != nil {
+					t.Errorf("one %d answer, then SNS back: notification %d: %v, want delivered by the retry", f.Status, i, err)
+				}
+			}
+			if got := proxy.Calls("PublishBatch"); got != 2 {
+				t.Errorf("%d PublishBatch calls, want 2: the refused one, then its retry", got)
+			}
+
+			proxy.Inject("PublishBatch", 100, f)
+			for i, err := range NewSNS(env.sns, topic).Publish(t.Context(), ns) {
+				if err == nil || errors.Is(err, status.ErrUnconfirmed) || !strings.Contains(err.Error(), f.Type) {
+					t.Errorf("every attempt answered %d: notification %d: %v, want a plain error naming %s", f.Status, i, err, f.Type)
+				}
+			}
+			for id, c := range countByID(t, env, q) {
+				if c != 1 {
+					t.Errorf("notification %s delivered %d times, want once (by the first call's retry)", id, c)
+				}
+			}
+		})
+	}
+}
+
+// TestSNSPublishForeignErrorIsUnconfirmed: a 502 whose body is not SNS's error (a proxy or load
+// balancer in between answered) says nothing of whether SNS took the request: unconfirmed.
+func TestSNSPublishForeignErrorIsUnconfirmed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
+	}))
+	defer srv.Close()
+	var calls atomic.Int64
+	client := sns.New(sns.Options{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(srv.URL),
+		Retryer:      retry.NewStandard(),
+		APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
+			return s.Finalize.Add(middleware.FinalizeMiddlewareFunc("count",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					calls.Add(1)
+					return next.HandleFinalize(ctx, in)
+				}), middleware.After)
+		}},
+	})
+	for i, err := range NewSNS(client, "arn:aws:sns:us-east-1:123456789012:t").Publish(t.Context(), twelve()[:2]) {
+		if !errors.Is(err, status.ErrUnconfirmed) {
+			t.Errorf("notification %d: %v, want ErrUnconfirmed", i, err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d attempts, want 1: an attempt that may have been accepted is never retried", n)
 	}
 }
 
@@ -488,7 +563,7 @@ func TestSNSPublishThrottlingRetried(t *testing.T) {
 
 // TestSNSPublishThrottledUntilTheDeadline: SNS refuses every attempt (throttled) until the
 // context ends during a backoff. Nothing was accepted, so the error must not read as
-// unconfirmed: an unconfirmed repeat is marked sent whatever SNS says, and would be lost.
+// unconfirmed (the summary would count a copy that cannot exist).
 func TestSNSPublishThrottledUntilTheDeadline(t *testing.T) {
 	env, proxy := proxied(t)
 	topic := env.topic(t)

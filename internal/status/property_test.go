@@ -11,12 +11,12 @@ import (
 )
 
 // TestDecideProperties plays many random histories of one number through Decide, MarkSent and
-// the attempted-repeat rule as the monitor uses them: statuses at increasing random times with
+// the delivery rule as the monitor uses them: statuses at increasing random times with
 // checks stamped earlier now and then, CloudTrail operations (the failing call, retries during
 // a FAILED spell, successful updates, releases) revealed late, transient and real 404s, policy
 // changes between runs, and a publisher that is up, down, flaky or unconfirmed (accepted but its
-// answer lost). After every run it checks: no notification delivered twice by ID except the
-// one repeat of an unconfirmed publish; none lost while its condition holds and the publisher
+// answer lost). After every run it checks: no notification delivered again once confirmed,
+// and no more copies of one than it had unanswered attempts; none lost while its condition holds and the publisher
 // is up; no deadline later than the true failure + window, nor later than a deadline stated
 // earlier in the same chain unless a newer call proved a new claim or update. A failure names
 // its seed and step; `go test -run 'TestDecideProperties/seed=17$'` replays it.
@@ -72,14 +72,14 @@ type history struct {
 	goneChecks  int        // consecutive 404s
 
 	delivered   map[string]int  // deliveries by notification ID
-	unconfirmed map[string]bool // IDs published with no confirmation
+	unconfirmed map[string]int  // unanswered attempts (published, no confirmation) by ID
 	confirmed   map[string]bool // IDs delivered and marked sent
 }
 
 func newHistory(seed uint64) *history {
 	rng := rand.New(rand.NewPCG(seed, 0x70686f6e65))
 	h := &history{rng: rng, steps: 60 + rng.IntN(80), now: t0,
-		delivered: map[string]int{}, unconfirmed: map[string]bool{}, confirmed: map[string]bool{}}
+		delivered: map[string]int{}, unconfirmed: map[string]int{}, confirmed: map[string]bool{}}
 	h.setPolicy(randomPolicy(rng))
 	return h
 }
@@ -380,31 +380,31 @@ func (h *history) deadline(n Notification, o Observation) error {
 	return nil
 }
 
-// publish sends the run's notifications as the monitor does: a notification attempted before
-// is sent once more and marked whatever the answer; others are marked when confirmed, noted as
-// attempted when the answer was lost.
+// publish sends the run's notifications as the monitor does: marked sent when confirmed,
+// noted as attempted when the answer was lost (and sent again by the next run), forgotten when
+// definitely not delivered unless an earlier attempt may have been.
 func (h *history) publish(next *Record, notes []Notification, mode delivery) error {
 	for _, n := range notes {
 		m := mode
 		if m == flaky {
 			m = []delivery{up, down}[h.rng.IntN(2)]
 		}
-		repeat := next.WasAttempted(n.ID)
-		if m == up || m == unconfirmed {
-			if h.delivered[n.ID]++; h.delivered[n.ID] > 1 && !h.unconfirmed[n.ID] {
-				return fmt.Errorf("%s delivered twice, and the first was confirmed", n.ID)
-			}
-			if h.delivered[n.ID] > 2 {
-				return fmt.Errorf("%s delivered %d times: more than one repeat", n.ID, h.delivered[n.ID])
-			}
+		if h.confirmed[n.ID] {
+			return fmt.Errorf("%s decided again after it was confirmed", n.ID)
 		}
-		switch {
-		case repeat || m == up:
+		switch m {
+		case up:
+			h.delivered[n.ID]++
 			next.MarkSent(n)
 			h.confirmed[n.ID] = true
-		case m == unconfirmed:
+		case unconfirmed:
+			h.delivered[n.ID]++
+			h.unconfirmed[n.ID]++
 			next.NoteAttempted(n.ID)
-			h.unconfirmed[n.ID] = true
+		}
+		if copies := h.delivered[n.ID] - 1; copies > h.unconfirmed[n.ID] {
+			return fmt.Errorf("%s delivered %d times with %d unanswered attempts: a copy not bounded by one",
+				n.ID, h.delivered[n.ID], h.unconfirmed[n.ID])
 		}
 	}
 	return nil

@@ -67,14 +67,12 @@ type Record struct {
 	// NotFoundAt is the first of the consecutive checks that found the number gone
 	// (ResourceNotFound) while that is not yet confirmed by a second run or a release.
 	NotFoundAt time.Time `json:"notFoundAt,omitzero" dynamodbav:"notFoundAt,omitempty"`
-	// Attempted holds the IDs of notifications published under a claim whose delivery is not
-	// known to have failed (accepted unseen, or the mark write was lost): a later run may send
-	// each once more, and then marks it sent whatever the answer (at most one repeat).
+	// Attempted holds the IDs of notifications that a run claimed the record to publish and
+	// that SNS has not confirmed since: the run may have died after publishing, or SNS's answer
+	// was lost. Each is still owed (Decide decides it again, and it is sent again with the same
+	// ID until SNS confirms it); Attempted only says that people may already have it, so that
+	// RECOVERED is owed after a FAILED or EXPIRED that may have reached them.
 	Attempted []string `json:"attempted,omitempty" dynamodbav:"attempted,omitempty"`
-	// Repeated holds the IDs of Attempted notifications whose one repeat a run has claimed to
-	// send: should that run's mark write be lost too, a later run marks them sent instead of
-	// repeating again (at most one repeat, however often the mark fails).
-	Repeated []string `json:"repeated,omitempty" dynamodbav:"repeated,omitempty"`
 
 	// Version is the store's optimistic lock: a save succeeds only over the version it read.
 	Version int64 `json:"version" dynamodbav:"version"`
@@ -153,40 +151,21 @@ func (r *Record) ClaimedByOther(by string, now time.Time) bool {
 	return r.ClaimedBy != "" && r.ClaimedBy != by && now.Before(r.ClaimUntil) && !r.ClaimUntil.After(now.Add(MaxClaim))
 }
 
-// NoteAttempted records that the notification with this ID was published without a
-// confirmation (or its mark was lost): the next run may repeat it once, then marks it sent.
+// NoteAttempted records that the notification with this ID is about to be published, or was
+// published without a confirmation: people may have it.
 func (r *Record) NoteAttempted(id string) {
 	if id != "" && !r.WasAttempted(id) {
 		r.Attempted = append(r.Attempted, id)
 	}
 }
 
-// WasAttempted reports whether the notification with this ID was published before without a
-// confirmation: sending it again is its one repeat.
+// WasAttempted reports whether the notification with this ID may have been delivered by an
+// attempt that SNS did not confirm.
 func (r *Record) WasAttempted(id string) bool { return slices.Contains(r.Attempted, id) }
 
-// ForgetAttempted drops the ID from Attempted and Repeated: it was delivered, or its publish
-// definitely delivered nothing.
-func (r *Record) ForgetAttempted(id string) {
-	r.Attempted = without(r.Attempted, id)
-	r.Repeated = without(r.Repeated, id)
-}
-
-// NoteRepeated records that a run is about to send the one repeat of an Attempted
-// notification.
-func (r *Record) NoteRepeated(id string) {
-	if id != "" && !r.WasRepeated(id) {
-		r.Repeated = append(r.Repeated, id)
-	}
-}
-
-// WasRepeated reports whether a run already claimed to send the one repeat of this
-// notification: it is marked sent, never sent a third time.
-func (r *Record) WasRepeated(id string) bool { return slices.Contains(r.Repeated, id) }
-
-// ForgetRepeated drops the ID from Repeated: the repeat definitely delivered nothing, so the
-// next run may send it again (still the one repeat).
-func (r *Record) ForgetRepeated(id string) { r.Repeated = without(r.Repeated, id) }
+// ForgetAttempted drops the ID from Attempted: it was delivered (and marked sent), or its only
+// attempt definitely delivered nothing.
+func (r *Record) ForgetAttempted(id string) { r.Attempted = without(r.Attempted, id) }
 
 // without returns ids less id, nil when empty.
 func without(ids []string, id string) []string {
@@ -211,12 +190,8 @@ func (r *Record) pruneAttempted() {
 		return !slices.ContainsFunc(live, func(l string) bool { return strings.Contains(id, l) })
 	}
 	r.Attempted = slices.DeleteFunc(r.Attempted, dead)
-	r.Repeated = slices.DeleteFunc(r.Repeated, dead)
 	if len(r.Attempted) == 0 {
 		r.Attempted = nil
-	}
-	if len(r.Repeated) == 0 {
-		r.Repeated = nil
 	}
 }
 
@@ -266,6 +241,6 @@ func (r *Record) clone() Record {
 		c.Episode = &e
 	}
 	c.Operation, c.Release = r.Operation.clone(), r.Release.clone()
-	c.Attempted, c.Repeated = slices.Clone(r.Attempted), slices.Clone(r.Repeated)
+	c.Attempted = slices.Clone(r.Attempted)
 	return c
 }

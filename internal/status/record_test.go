@@ -198,7 +198,8 @@ func TestFormatOffset(t *testing.T) {
 	}
 }
 
-// Rule 9: at most one repeat, and Attempted stays small.
+// Rule 9: an attempted notification is decided again with the same ID until marked sent, and
+// Attempted stays small.
 func TestAttempted(t *testing.T) {
 	p := DefaultPolicy()
 	rec, notes := Decide(nil, observe(Failed, 0), p)

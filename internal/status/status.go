@@ -3,8 +3,8 @@
 // of AWS, so every rule here is testable without a network. Decide's deadline is never later
 // than any lower bound the facts give (the latest not-FAILED check, the failing CloudTrail
 // operation, the chain a failed retry belongs to); stale checks change nothing; a gone number
-// needs a second 404 or a release; every notification carries a stable ID so that an
-// unconfirmed publish is repeated at most once (Record.NoteAttempted/WasAttempted).
+// needs a second 404 or a release; every notification carries a stable ID, the same each time
+// it is sent again after an attempt SNS did not confirm, so that consumers can drop a copy.
 package status
 
 import (
@@ -134,6 +134,7 @@ func (n Notification) TimeLeft() time.Duration { return n.RetryDeadline.Sub(n.Ob
 var ErrNotFound = errors.New("phone number not found")
 
 // ErrUnconfirmed is what a publisher returns (wrapped) for a notification the topic may or may
-// not have accepted (its answer was lost, late or a 5xx): it may have been delivered, so it is
-// repeated at most once, never retried blindly.
+// not have accepted (no answer: a timeout, a connection reset after sending, a 5xx that is not
+// SNS's own error answer): it may have been delivered. It is not marked sent: the next run
+// sends it again with the same notificationId.
 var ErrUnconfirmed = errors.New("publish unconfirmed: the topic may have accepted it")

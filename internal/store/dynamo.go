@@ -197,7 +197,13 @@ func (d *Dynamo) item(r status.Record) (map[string]types.AttributeValue, error) 
 }
 
 // knownAttrs are the attributes this code writes; any other attribute is a newer version's.
-var knownAttrs = append(recordAttrs("dynamodbav"), ttlAttr)
+// retiredAttrs are known too, so that every write removes them.
+var knownAttrs = append(append(recordAttrs("dynamodbav"), ttlAttr), retiredAttrs...)
+
+// retiredAttrs are attributes earlier versions wrote and this one no longer does: "repeated"
+// held the one repeat of issue 13's delivery policy, which issue 18 replaced (a notification is
+// sent until SNS confirms it).
+var retiredAttrs = []string{"repeated"}
 
 // update is the conditional write of one record, stored with Version+1: SET every attribute
 // it has, REMOVE every known one it leaves empty, and nothing else.

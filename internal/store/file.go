@@ -115,7 +115,8 @@ func (f *File) Save(ctx context.Context, recs []status.Record) ([]string, error)
 }
 
 // knownFields are the JSON fields of a record this code writes; any other is a newer version's.
-var knownFields = recordAttrs("json")
+// retiredAttrs are known too, so that every write drops them.
+var knownFields = append(recordAttrs("json"), retiredAttrs...)
 
 // encodeJSON encodes r, keeping the fields of stored (the entry it replaces) that this code does
 // not know.

@@ -259,7 +259,7 @@ func TestForeignAttributesKept(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s monitor.Store) {
 		putRaw(t, s, "n1", `{"phoneNumberId": "n1", "status": "FAILED", "statusMessage": "quota",
 			"checkedAt": "2026-11-26T05:40:00Z", "version": 3, "format": 3,
-			"futureField": "kept", "futureMap": {"depth": 2}}`)
+			"futureField": "kept", "futureMap": {"depth": 2}, "repeated": ["n1/FAILED/1"]}`)
 		putRaw(t, s, "old", `{"phoneNumberId": "old", "status": "CLAIMED", "checkedAt": "2026-11-26T05:40:00Z", "version": 7}`)
 
 		r := mustGet(t, s, "n1")
@@ -281,6 +281,9 @@ func TestForeignAttributesKept(t *testing.T) {
 		}
 		if _, ok := raw["statusMessage"]; ok {
 			t.Errorf("statusMessage kept although the record cleared it: %v", raw)
+		}
+		if _, ok := raw["repeated"]; ok {
+			t.Errorf("repeated (retired by issue 18) kept as a newer version's attribute: %v", raw)
 		}
 		if raw["status"] != "CLAIMED" || raw["version"] != json.Number("4") || raw["format"] != json.Number("2") {
 			t.Errorf("stored %v, want status CLAIMED, version 4, format 2", raw)
