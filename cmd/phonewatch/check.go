@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
 
 	"github.com/phonewatch/phonewatch/internal/app"
 	"github.com/phonewatch/phonewatch/internal/config"
@@ -17,73 +19,99 @@ import (
 	"github.com/phonewatch/phonewatch/internal/trigger"
 )
 
-const checkUsage = `Usage: phonewatch check [flags]
-
-Examples:
-  phonewatch check --numbers testdata/sample-numbers.json                 # no AWS account needed
-  phonewatch check --numbers testdata/sample-numbers.json --at +19h       # as if 19 hours later: reminders
-  phonewatch check --dry-run                                              # your real Connect: decide, print, write nothing
-  STATE_TABLE=phonewatch-state phonewatch check                           # the deployed state: a dry run unless --publish
-
-Runs phonewatch once outside Lambda and prints each notification as an email reader would see
+// newCheck is `phonewatch check`.
+func newCheck(e env, g *globals) *cobra.Command {
+	var f checkFlags
+	f.timeout = 2 * time.Minute
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "one phonewatch run outside Lambda: prints (or with --publish sends) its notifications",
+		Long: `Runs phonewatch once outside Lambda and prints each notification as an email reader would see
 it. Without --numbers it reads your real Amazon Connect with your AWS credentials. Printing
 never marks a notification sent in a shared table: against STATE_TABLE, a run without
---publish is a dry run. Two runs on one state file cannot both run (<file>.lock).
-
-Flags:
-`
+--publish is a dry run. Two runs on one state file cannot both run (<file>.lock, removed after
+the run).`,
+		Annotations: map[string]string{"exit": exitStatusHelp},
+		Example: `  phonewatch check --numbers testdata/sample-numbers.json             # no AWS account needed
+  phonewatch check --numbers testdata/sample-numbers.json --at +19h   # as if 19 hours later: reminders
+  phonewatch check --dry-run                                          # your real Connect: decide, print, write nothing
+  STATE_TABLE=phonewatch-state phonewatch check                       # the deployed state: a dry run unless --publish`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.globals = *g
+			if err := f.validate(); err != nil {
+				return err
+			}
+			return code(check(cmd.Context(), f, e))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.numbers, "numbers", "", "read numbers from `FILE` (DescribePhoneNumber outputs: one, or a JSON array) instead of Amazon Connect")
+	fl.StringVar(&f.cloudtrail, "cloudtrail", "", "read operations from `FILE` (what aws cloudtrail lookup-events prints) instead of CloudTrail")
+	fl.StringVar(&f.state, "state", "", stateHelp)
+	fl.StringVar(&f.at, "at", "", atHelp)
+	fl.BoolVar(&f.asJSON, "json", false, "print notifications and the summary as machine JSON, one per line")
+	fl.StringVar(&f.event, "event", "", "run the Lambda event in `FILE` (default: a scheduled run)")
+	fl.BoolVar(&f.publish, "publish", false, "send to the SNS topic TOPIC_ARN (and record it in the state) instead of printing")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "read Connect, CloudTrail and the state, decide and print: write nothing, send nothing")
+	fl.Var((*duration)(&f.timeout), "timeout", "the run's deadline, with a unit (90s, 2m, at most 14m): checks stop in time to save and publish before it")
+	for _, name := range []string{"numbers", "cloudtrail", "event"} {
+		_ = cmd.MarkFlagFilename(name, "json")
+	}
+	_ = cmd.MarkFlagFilename("state", "json")
+	return cmd
+}
 
 // checkFlags are check's command line.
 type checkFlags struct {
+	globals
 	numbers, cloudtrail, state, at, event string
-	asJSON, publish, dryRun, verbose      bool
+	asJSON, publish, dryRun               bool
 	timeout                               time.Duration
 }
 
-func parseCheck(args []string, stderr io.Writer) (checkFlags, int, bool) {
-	var f checkFlags
-	fs := newFlags("check", checkUsage, stderr)
-	fs.StringVar(&f.numbers, "numbers", "", "read numbers from `FILE` (DescribePhoneNumber outputs: one, or a JSON array) instead of Amazon Connect")
-	fs.StringVar(&f.cloudtrail, "cloudtrail", "", "read operations from `FILE` (what aws cloudtrail lookup-events prints) instead of CloudTrail")
-	fs.StringVar(&f.state, "state", "", stateHelp)
-	fs.StringVar(&f.at, "at", "", atHelp)
-	fs.BoolVar(&f.asJSON, "json", false, "print notifications and the summary as machine JSON, one per line")
-	fs.StringVar(&f.event, "event", "", "run the Lambda event in `FILE` (default: a scheduled run)")
-	fs.BoolVar(&f.publish, "publish", false, "send to the SNS topic TOPIC_ARN (and record it in the state) instead of printing")
-	fs.BoolVar(&f.dryRun, "dry-run", false, "read Connect, CloudTrail and the state, decide and print: write nothing, send nothing")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "the run's deadline: checks stop in time to save and publish before it")
-	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
-	if code, ok := parseFlags(fs, args); !ok {
-		return f, code, false
-	}
+// validate refuses flag combinations that cannot mean what they say (a usage error).
+func (f checkFlags) validate() error {
 	switch {
 	case f.publish && f.dryRun:
-		_, _ = fmt.Fprintln(stderr, "phonewatch check: --publish and --dry-run exclude each other")
-		return f, exitUsage, false
+		return errors.New("--publish and --dry-run exclude each other")
 	case f.timeout <= 0 || f.timeout > maxTimeout:
 		// A run's claims last its deadline plus a minute; past status.MaxClaim another run
 		// takes them for void and may send the same notification.
-		_, _ = fmt.Fprintf(stderr, "phonewatch check: --timeout must be positive and at most %s (as a Lambda run), e.g. 2m\n", maxTimeout)
-		return f, exitUsage, false
+		return fmt.Errorf("--timeout must be positive and at most %s (as a Lambda run), e.g. 2m", maxTimeout)
 	case f.at != "" && f.publish:
 		// Notifications would go out with invented times, and the state would hold checks in
 		// the future that every later run refuses to trust.
-		_, _ = fmt.Fprintln(stderr, "phonewatch check: --at moves the clock, so it only prints: drop --publish (or --at)")
-		return f, exitUsage, false
+		return errors.New("--at moves the clock, so it only prints: drop --publish (or --at)")
 	}
-	return f, exitOK, true
+	return nil
+}
+
+// duration is a flag holding a time.Duration that must carry its unit: "--timeout 5" is
+// refused with what to write instead, rather than guessed to be seconds or minutes.
+type duration time.Duration
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+func (d *duration) Type() string   { return "duration" }
+func (d *duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		if _, numErr := strconv.ParseFloat(s, 64); numErr == nil {
+			return fmt.Errorf("%q has no unit: write %ss or %sm", s, s, s)
+		}
+		return fmt.Errorf("%q is not a duration such as 90s or 2m", s)
+	}
+	*d = duration(v)
+	return nil
 }
 
 // maxTimeout is the longest --timeout: Lambda's own maximum, so that a local run's claims,
 // which outlive its deadline by a minute, stay within status.MaxClaim.
 const maxTimeout = 14 * time.Minute
 
-// check runs one phonewatch check from the command line and returns the exit code.
-func check(ctx context.Context, args []string, e env) int {
-	f, code, ok := parseCheck(args, e.stderr)
-	if !ok {
-		return code
-	}
+// check runs one phonewatch check and returns the exit code.
+func check(ctx context.Context, f checkFlags, e env) int {
 	fail := failer(e.stderr)
 	now, err := clockAt(f.at, wallClock)
 	if err != nil {
@@ -93,11 +121,10 @@ func check(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	// A rejected event is an input error: said once, with no summary, since nothing ran.
 	scope, err := readEvent(f.event)
 	if err != nil {
-		_, _ = fmt.Fprintf(e.stderr, "phonewatch: %v\n", err)
-		summarize(e.stdout, f.asJSON, printing, monitor.Summary{Statuses: map[string]int{}, Errors: []monitor.NumberError{}})
-		return exitError
+		return fail("%v", err)
 	}
 	file, table := where(f.state, cfg)
 	m := printing
@@ -120,8 +147,13 @@ func check(ctx context.Context, args []string, e env) int {
 	defer cancel()
 	sum, runErr := mon.Run(ctx, scope)
 	summarize(e.stdout, f.asJSON, m, sum)
-	if runErr != nil {
+	switch {
+	case runErr != nil:
 		return fail("run failed: %v", runErr)
+	case len(sum.Errors) > 0:
+		// The Lambda carries on past a number's error (the next run retries); a person or a
+		// script running the command must hear of it, a failed publish above all.
+		return fail("the run had %s (listed above); the next run retries them", plural(len(sum.Errors), "error"))
 	}
 	return exitOK
 }
@@ -129,16 +161,24 @@ func check(ctx context.Context, args []string, e env) int {
 // wire builds the run's monitor: source, state (read-only in a dry run, locked when a local
 // file), publisher and operations. release undoes what it took (the lock).
 func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table string, m mode, now func() time.Time, e env) (*monitor.Monitor, func(), error) {
+	log := logger(e.stderr, f.verbose)
 	var awsCfg aws.Config
 	if why := awsNeeded(f, cfg, table); why != "" {
 		var err error
-		if awsCfg, err = loadAWS(ctx, why); err != nil {
+		if awsCfg, err = loadAWS(ctx, f.globals, why, log); err != nil {
 			return nil, nil, err
 		}
 	}
-	st, err := openStore(ctx, file, table, awsCfg)
+	st, serverTime, err := openStore(ctx, file, table, awsCfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if table != "" && m == publishing {
+		// This run writes the table the deployed function shares: its checks and claims are
+		// stamped with this host's clock, which must agree with AWS's.
+		if err := checkSkew(wallClock(), serverTime, table); err != nil {
+			return nil, nil, err
+		}
 	}
 	release := func() {}
 	if file != "" && m != dryRunning {
@@ -146,10 +186,10 @@ func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table stri
 			return nil, nil, err
 		}
 	}
+	log.Info("state", "file", file, "table", table, "mode", m.String())
 	if m == dryRunning {
 		st = readOnly{st}
 	}
-	log := logger(e.stderr, f.verbose)
 	out := &printer{w: e.stdout, json: f.asJSON, r: app.Renderer(cfg)}
 	var pub monitor.Publisher = out
 	if m == publishing {

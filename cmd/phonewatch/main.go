@@ -2,19 +2,23 @@
 // a dry run against a real account), the status of the tracked numbers with their deadlines,
 // and a test notification that proves every subscriber receives what phonewatch sends.
 //
-// Exit status: 0 success (status: no number FAILED); 1 an error; 2 a usage error;
+// It follows the conventions of gh and kubectl (both on spf13/cobra, as this is): --version,
+// --help on stdout, --flag spelling, shell completion, one-line errors with a hint on stderr.
+// Exit status: 0 success (status: no number FAILED); 1 an error of the run; 2 a usage error;
 // 3 (status only) at least one number is FAILED.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // Exit codes, documented in the usage text and the README.
@@ -24,26 +28,6 @@ const (
 	exitUsage  = 2
 	exitFailed = 3
 )
-
-const usage = `Usage: phonewatch <command> [flags]
-
-Examples:
-  phonewatch check --numbers testdata/sample-numbers.json   # no AWS account needed
-  phonewatch check --dry-run                                # your real Connect: decide and print, write nothing
-  phonewatch status                                         # what is tracked, FAILED first, with deadlines
-  phonewatch test                                           # one TEST notification to TOPIC_ARN (after a deploy)
-
-Commands:
-  check    one phonewatch run outside Lambda: prints (or with --publish sends) its notifications
-  status   the tracked numbers from the state file or STATE_TABLE, FAILED first by deadline
-  test     publish one TEST notification to TOPIC_ARN so every subscriber can be seen to get it
-
-Configuration comes from the same environment variables as in Lambda (README.md).
-"phonewatch help <command>" shows a command's flags.
-
-Exit status: 0 success (status: no number FAILED), 1 error, 2 usage error,
-3 (status) at least one number is FAILED.
-`
 
 // env is where a command writes: results to stdout, errors and notes to stderr.
 type env struct {
@@ -58,60 +42,146 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], e))
 }
 
-// commands maps each subcommand to its entry point.
-var commands = map[string]func(context.Context, []string, env) int{
-	"check":  check,
-	"status": statusCmd,
-	"test":   testCmd,
+// exitCode is what a subcommand returns once it has said what went wrong (or, for status,
+// that a number is FAILED): the process exits with it and nothing more is printed. Every
+// other error cobra returns is a usage error: a bad flag, a stray argument, an unknown command.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// code turns a subcommand's exit code into what its RunE returns.
+func code(c int) error {
+	if c == exitOK {
+		return nil
+	}
+	return exitCode(c)
 }
 
-// run dispatches to a subcommand and returns the exit code.
+// globals are the flags every command takes.
+type globals struct {
+	region, profile string
+	verbose         bool
+}
+
+const exitStatusHelp = `Exit status: 0 success (status: no number FAILED), 1 an error of the run (a failed publish
+included), 2 a usage error, 3 (status) at least one number is FAILED.`
+
+// newRoot builds the command tree; g receives the global flags.
+func newRoot(ctx context.Context, e env, g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "phonewatch",
+		Short: "watch Amazon Connect phone numbers whose claim FAILED, and their retry deadlines",
+		Long: `phonewatch is the operator's command of the phonewatch Lambda: one check outside Lambda, the
+tracked numbers with their deadlines, and a test notification after a deploy. It reads the same
+environment variables as the function (README.md, Configuration).`,
+		Annotations: map[string]string{"exit": exitStatusHelp},
+		Example: `  phonewatch check --numbers testdata/sample-numbers.json   # no AWS account needed
+  phonewatch check --dry-run                                # your real Connect: decide and print, write nothing
+  phonewatch status                                         # what is tracked, FAILED first, with deadlines
+  phonewatch test                                           # one TEST notification to TOPIC_ARN (after a deploy)`,
+		Version:           version(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		ValidArgsFunction: cobra.NoFileCompletions,
+	}
+	root.SetVersionTemplate("phonewatch {{.Version}}\n")
+	root.SetUsageTemplate(usageTemplate)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetContext(ctx)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.region, "region", "", "the AWS `REGION` (default: AWS_REGION, or the profile's region)")
+	pf.StringVar(&g.profile, "profile", "", "the AWS `PROFILE` from ~/.aws/config (default: AWS_PROFILE)")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log progress to stderr: each AWS call with its outcome and duration")
+	root.AddCommand(newCheck(e, g), newStatus(e, g), newTest(e, g))
+	return root
+}
+
+// usageTemplate is cobra's, with the examples before the flags' reference and the help hint
+// spelled as gh and kubectl spell it.
+const usageTemplate = `Usage:{{if .Runnable}}
+  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{.CommandPath}} <command> [flags]{{end}}{{if .HasExample}}
+
+Examples:
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+
+Global flags:
+{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
+
+"{{.CommandPath}} <command> --help" shows a command's flags.{{end}}{{with .Annotations.exit}}
+
+{{.}}{{end}}
+`
+
+// run executes the command line and returns the exit code.
 func run(ctx context.Context, args []string, e env) int {
-	if len(args) == 0 {
-		_, _ = fmt.Fprint(e.stderr, usage)
-		return exitUsage
+	var g globals
+	root := newRoot(ctx, e, &g)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	var c exitCode
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &c):
+		return int(c)
 	}
-	name, rest := args[0], args[1:]
-	switch name {
-	case "help", "-h", "-help", "--help":
-		if len(rest) == 0 {
-			_, _ = fmt.Fprint(e.stdout, usage)
-			return exitOK
-		}
-		if cmd, ok := commands[rest[0]]; ok {
-			return cmd(ctx, []string{"-h"}, env{stdout: e.stdout, stderr: e.stdout})
-		}
-		name = rest[0]
-	default:
-		if cmd, ok := commands[name]; ok {
-			return cmd(ctx, rest, e)
-		}
+	// A usage error: one line, and where to read more (never the whole usage).
+	msg, rest, _ := strings.Cut(err.Error(), "\n")
+	if _, s, ok := strings.Cut(rest, "Did you mean this?\n\t"); ok {
+		s, _, _ = strings.Cut(s, "\n")
+		msg += "; did you mean " + s + "?"
 	}
-	_, _ = fmt.Fprintf(e.stderr, "phonewatch: unknown command %q: the commands are check, status and test (phonewatch help)\n", name)
+	if cmd == nil {
+		cmd = root
+	}
+	_, _ = fmt.Fprintf(e.stderr, "%s: %s (see %s --help)\n", cmd.CommandPath(), msg, cmd.CommandPath())
 	return exitUsage
 }
 
-// newFlags is the flag set of one subcommand, printing usage (then the flags) on -h.
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("phonewatch "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { _, _ = fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	return fs
+// noArgs refuses arguments: every subcommand takes flags only.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return fmt.Errorf("unexpected argument %q: %s takes flags only", args[0], cmd.CommandPath())
 }
 
-// parseFlags parses a subcommand's flags, which take no arguments: ok is false, with the exit
-// code, when the command should stop (help asked for, a bad flag, a stray argument).
-func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
+// version is the module version when built from a tagged module, else the VCS revision
+// (with "+dirty" for uncommitted changes), else "(devel)".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	if v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
 		}
-		return exitUsage, false
 	}
-	if fs.NArg() > 0 {
-		name := strings.TrimPrefix(fs.Name(), "phonewatch ")
-		_, _ = fmt.Fprintf(fs.Output(), "phonewatch %s: unexpected argument %q (phonewatch help %s)\n", name, fs.Arg(0), name)
-		return exitUsage, false
+	if len(rev) > 12 {
+		rev = rev[:12]
 	}
-	return exitOK, true
+	if rev == "" {
+		return "(devel)"
+	}
+	return "(devel) " + rev + dirty
 }

@@ -145,6 +145,7 @@ var sentLine = regexp.MustCompile(`Sent: notificationId \S+, SNS message ID (\S+
 // real run still sends what the dry run printed.
 func TestDryRunAgainstTable(t *testing.T) {
 	isolate(t)
+	realClock(t) // a run that writes the shared table checks its clock against AWS's
 	s := newMotoStack(t)
 	t.Setenv("STATE_TABLE", s.table)
 	t.Setenv("TOPIC_ARN", s.topic)
@@ -275,5 +276,78 @@ func TestTestCommand(t *testing.T) {
 	t.Setenv("TOPIC_ARN", "")
 	if _, errOut, code := phonewatch(t, "test"); code != exitError || !strings.Contains(errOut, "set TOPIC_ARN") {
 		t.Errorf("without TOPIC_ARN: exit %d, %s", code, errOut)
+	}
+}
+
+// realClock undoes isolate's frozen clock, for a run that publishes to the shared table: it
+// compares its clock with the time in AWS's answers, which is the real one.
+func realClock(t *testing.T) {
+	old := wallClock
+	wallClock = time.Now
+	t.Cleanup(func() { wallClock = old })
+}
+
+// A run that would write the shared table with a clock far from AWS's is refused before it
+// writes or sends anything (issue 17 item 4); a dry run is not, it writes nothing.
+func TestPublishRefusesSkewedClock(t *testing.T) {
+	isolate(t)
+	s := newMotoStack(t)
+	t.Setenv("STATE_TABLE", s.table)
+	t.Setenv("TOPIC_ARN", s.topic)
+	wallClock = func() time.Time { return time.Now().Add(-20 * time.Minute) }
+	out, errOut, code := phonewatch(t, "check", "--numbers", sampleNumbers, "--publish")
+	if code != exitError || out != "" || !strings.Contains(errOut, "this computer's clock is 20m0s behind AWS's") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	if items := s.items(t); len(items) != 0 {
+		t.Errorf("the refused run wrote %d items", len(items))
+	}
+	if out, _, code := phonewatch(t, "check", "--numbers", sampleNumbers, "--dry-run"); code != 0 || !strings.Contains(out, "Subject: [FAILED]") {
+		t.Errorf("dry run with the skewed clock: exit %d\n%s", code, out)
+	}
+	// Within the tolerance the run goes ahead.
+	wallClock = func() time.Time { return time.Now().Add(time.Minute) }
+	if out, errOut, code := phonewatch(t, "check", "--numbers", sampleNumbers, "--publish"); code != 0 || !strings.Contains(out, "1 notification sent") {
+		t.Errorf("a minute ahead: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// A publish SNS refuses (a topic that does not exist) is an error of the run: exit 1, with
+// the reason, never 0.
+func TestPublishToMissingTopicFails(t *testing.T) {
+	isolate(t)
+	s := newMotoStack(t)
+	t.Setenv("TOPIC_ARN", s.topic+"-missing")
+	state := filepath.Join(t.TempDir(), "state.json")
+	out, errOut, code := phonewatch(t, "check", "--numbers", sampleNumbers, "--state", state, "--publish")
+	if code != exitError || !strings.Contains(out, "  error, ") || !strings.Contains(errOut, "the run had 1 error") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// -v logs each AWS call as it goes, so a slow or hung endpoint is seen at once.
+func TestVerboseLogsCalls(t *testing.T) {
+	isolate(t)
+	s := newMotoStack(t)
+	t.Setenv("STATE_TABLE", s.table)
+	_, errOut, code := phonewatch(t, "check", "--numbers", sampleNumbers, "--dry-run", "-v")
+	if code != 0 || !strings.Contains(errOut, "msg=\"aws call\" service=DynamoDB operation=Scan") ||
+		!strings.Contains(errOut, "msg=\"aws answer\" service=DynamoDB operation=Scan") || !strings.Contains(errOut, "httpStatus=200") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	_, errOut, _ = phonewatch(t, "check", "--numbers", sampleNumbers, "--dry-run")
+	if strings.Contains(errOut, "aws call") {
+		t.Errorf("without -v:\n%s", errOut)
+	}
+}
+
+// --region chooses the Region over AWS_REGION: the table is not found in another one.
+func TestRegionFlag(t *testing.T) {
+	isolate(t)
+	s := newMotoStack(t)
+	t.Setenv("STATE_TABLE", s.table)
+	_, errOut, code := phonewatch(t, "status", "--region", "eu-west-1")
+	if code != exitError || !strings.Contains(errOut, "no such DynamoDB table in eu-west-1") {
+		t.Errorf("exit %d\n%s", code, errOut)
 	}
 }

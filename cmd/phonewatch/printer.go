@@ -25,6 +25,8 @@ const (
 	publishing             // --publish: sent to TOPIC_ARN
 )
 
+func (m mode) String() string { return [...]string{"print", "dry-run", "publish"}[m] }
+
 // printer is the publisher of a local or dry run: it shows each notification as a reader would
 // get it (or as machine JSON) and accepts it.
 type printer struct {
@@ -83,7 +85,12 @@ func (s *sender) Publish(ctx context.Context, ns []status.Notification) []error 
 // summarize writes the end of a check: in JSON the summary alone; in text what happened in a
 // sentence or two, the errors one per line, then the summary's JSON.
 func summarize(w io.Writer, asJSON bool, m mode, sum monitor.Summary) {
-	b, _ := json.Marshal(sum)
+	var b []byte
+	if m == publishing {
+		b, _ = json.Marshal(sum)
+	} else {
+		b, _ = json.Marshal(printedSummary{Summary: sum, NotificationsPrinted: sum.NotificationsSent})
+	}
 	if asJSON {
 		_, _ = fmt.Fprintf(w, "%s\n", b)
 		return
@@ -104,6 +111,14 @@ func summarize(w io.Writer, asJSON bool, m mode, sum monitor.Summary) {
 		_, _ = fmt.Fprintf(w, "  error, %s: %s\n", who, e.Error)
 	}
 	_, _ = fmt.Fprintf(w, "Run summary: %s\n", b)
+}
+
+// printedSummary is the run summary of a run that printed instead of sending: the count is
+// notificationsPrinted, since nothing was sent (the Lambda's summary says notificationsSent).
+type printedSummary struct {
+	monitor.Summary
+	NotificationsSent    *int `json:"notificationsSent,omitempty"` // nil: hides Summary's
+	NotificationsPrinted int  `json:"notificationsPrinted"`
 }
 
 var nothingNew = map[mode]string{

@@ -4,48 +4,65 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
 
 	"github.com/phonewatch/phonewatch/internal/notify"
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-const statusUsage = `Usage: phonewatch status [flags]
-
-Examples:
-  phonewatch status                                  # the local state file
+// newStatus is `phonewatch status`.
+func newStatus(e env, g *globals) *cobra.Command {
+	var f statusFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "the tracked numbers from the state file or STATE_TABLE, FAILED first by deadline",
+		Long: `Lists the tracked numbers: FAILED first by deadline, then IN_PROGRESS, then the rest, with the
+retry deadline, its basis and the time left, and the last check; below the table, for each
+number that is not CLAIMED, its ID, since when, the failing operation and its caller when known,
+what was sent when, and why a record cannot be read. Times are UTC, with the local time beside
+them when DISPLAY_TIMEZONE is set (--json: UTC only, every field). Reads only.`,
+		Annotations: map[string]string{"exit": `Exit status: 0 no number is FAILED; 3 at least one is; 1 an error (a state that does not exist
+included), or a record that cannot be read (it may be FAILED); 2 a usage error.`},
+		Example: `  phonewatch status                                  # the local state file
   STATE_TABLE=phonewatch-state phonewatch status     # the deployed function's state
-  phonewatch status --json | jq '.[] | select(.status == "FAILED")'
+  phonewatch status --json | jq '.[] | select(.status == "FAILED")'`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.globals = *g
+			return code(statusCmd(cmd.Context(), f, e))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.state, "state", "", stateHelp)
+	fl.BoolVar(&f.asJSON, "json", false, "print a JSON array of the numbers, for scripts")
+	fl.StringVar(&f.at, "at", "", atHelp)
+	_ = cmd.MarkFlagFilename("state", "json")
+	return cmd
+}
 
-Lists the tracked numbers: FAILED first by deadline, then IN_PROGRESS, then the rest; with
-since when, the retry deadline with its basis and time left, the failing operation and its
-caller when known, what was sent when, and the last check. Times are UTC, with the local
-time beside them when DISPLAY_TIMEZONE is set (--json: UTC only). Reads only.
-
-Exit status: 0 no number is FAILED; 3 at least one is; 1 an error, or a record that cannot be
-read (it may be FAILED); 2 a usage error.
-
-Flags:
-`
+// statusFlags are status's command line.
+type statusFlags struct {
+	globals
+	state, at string
+	asJSON    bool
+}
 
 // statusCmd prints the tracked numbers and returns exitFailed when any of them is FAILED.
-func statusCmd(ctx context.Context, args []string, e env) int {
-	fs := newFlags("status", statusUsage, e.stderr)
-	statePath := fs.String("state", "", stateHelp)
-	asJSON := fs.Bool("json", false, "print a JSON array of the numbers, for scripts")
-	at := fs.String("at", "", atHelp)
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
+func statusCmd(ctx context.Context, f statusFlags, e env) int {
 	fail := failer(e.stderr)
-	now, err := clockAt(*at, wallClock)
+	now, err := clockAt(f.at, wallClock)
 	if err != nil {
 		return fail("--at: %v", err)
 	}
@@ -53,14 +70,17 @@ func statusCmd(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	file, table := where(*statePath, cfg)
+	file, table := where(f.state, cfg)
 	var awsCfg aws.Config
 	if table != "" {
-		if awsCfg, err = loadAWS(ctx, "read STATE_TABLE="+table); err != nil {
+		if awsCfg, err = loadAWS(ctx, f.globals, "read STATE_TABLE="+table, logger(e.stderr, f.verbose)); err != nil {
 			return fail("%v", err)
 		}
+	} else if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		// Not "nothing tracked": a script would read that as nothing FAILED.
+		return fail("no state file %s: phonewatch check creates it; name another with --state, or set STATE_TABLE for the deployed state", file)
 	}
-	st, err := openStore(ctx, file, table, awsCfg)
+	st, _, err := openStore(ctx, file, table, awsCfg)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -69,7 +89,7 @@ func statusCmd(ctx context.Context, args []string, e env) int {
 		return fail("%v", err)
 	}
 	rows := statusRows(recs, now())
-	if *asJSON {
+	if f.asJSON {
 		err = writeJSON(e.stdout, rows)
 	} else {
 		err = writeTable(e.stdout, rows, file+table, clock{cfg.Location})
@@ -220,19 +240,70 @@ func (c clock) at(t time.Time) string {
 	return notify.Renderer{Location: c.loc}.Time(t, tableTime)
 }
 
+// writeTable writes the rows for people, within 100 columns: one line per number, then the
+// details of each number that needs attention (not CLAIMED), then the account-level notes.
+// Every field is in --json.
 func writeTable(w io.Writer, rows []row, from string, c clock) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintf(w, "No numbers tracked in %s yet: phonewatch check adds them.\n", from)
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "NUMBER\tPHONE NUMBER ID\tSTATUS\tSINCE (UTC)\tRETRY DEADLINE (UTC)\tLEFT\tBASIS\tOPERATION\tSENT (UTC)\tCHECKED (UTC)")
+	_, _ = fmt.Fprintln(tw, "NUMBER\tSTATUS\tRETRY DEADLINE (UTC)\tLEFT\tBASIS\tCHECKED (UTC)")
 	for _, r := range rows {
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			orDash(notify.FormatNumber(r.PhoneNumber)), r.PhoneNumberID, r.Status, c.at(r.since), c.at(r.deadline), left(r),
-			orDash(deref(r.DeadlineBasis)), c.operation(r.Operation), c.sent(r.sent), c.at(r.checked))
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(notify.FormatNumber(r.PhoneNumber)), r.Status,
+			utc(r.deadline), left(r), orDash(deref(r.DeadlineBasis)), utc(r.checked))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if lines := c.details(r); len(lines) > 0 {
+			_, _ = fmt.Fprintf(w, "\n%s\n", strings.Join(lines, "\n"))
+		}
+	}
+	return nil
+}
+
+// utc is a table cell's time, UTC only: the local time is in the details.
+func utc(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(tableTime)
+}
+
+// details are the lines below the table for a number that needs attention: what the table
+// has no room for, local time beside UTC, and why an unreadable record cannot be read.
+func (c clock) details(r row) []string {
+	if r.Status == string(status.Claimed) && len(r.sent) == 0 {
+		return nil
+	}
+	head := orDash(notify.FormatNumber(r.PhoneNumber)) + " " + r.Status
+	lines := []string{head + "  (" + r.PhoneNumberID + ")"}
+	add := func(label, value string) {
+		if value != "" && value != "-" {
+			for i, l := range wrap(value, tableWidth-detailIndent) {
+				lines = append(lines, fmt.Sprintf("  %-10s %s", cond(i == 0, label+":"), l))
+			}
+		}
+	}
+	add("why", r.Invalid)
+	add("message", r.StatusMessage)
+	if !r.since.IsZero() {
+		add("since", c.at(r.since))
+	}
+	if !r.deadline.IsZero() {
+		add("deadline", c.at(r.deadline))
+	}
+	if op := r.Operation; op != nil {
+		add("operation", op.Name+" at "+c.at(op.At))
+		add("by", caller(op.By))
+	}
+	for i, x := range r.sent {
+		lines = append(lines, fmt.Sprintf("  %-10s %s %s", cond(i == 0, "sent:"), x.event, c.at(x.at)))
+	}
+	return lines
 }
 
 // left is the time to the deadline, or how long ago it passed.
@@ -256,18 +327,6 @@ func short(d time.Duration) string {
 	return fmt.Sprintf("%dh%02dm", d/time.Hour, (d%time.Hour)/time.Minute)
 }
 
-// operation names a Connect call: what, when and who.
-func (c clock) operation(op *status.Operation) string {
-	if op == nil {
-		return "-"
-	}
-	s := op.Name + " " + c.at(op.At)
-	if op.By != "" {
-		s += " by " + caller(op.By)
-	}
-	return s
-}
-
 // caller shortens a caller ARN to its resource, e.g. assumed-role/Ops/alice.
 func caller(arn string) string {
 	if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 {
@@ -276,13 +335,35 @@ func caller(arn string) string {
 	return arn
 }
 
-func (c clock) sent(s []sentAt) string {
-	if len(s) == 0 {
-		return "-"
+// tableWidth is the widest line status writes (the detail values are wrapped to it), and
+// detailIndent the column where a detail's value starts.
+const (
+	tableWidth   = 100
+	detailIndent = 13
+)
+
+// wrap breaks s at spaces into lines of at most width runes (a longer word stays whole).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case len([]rune(line))+1+len([]rune(w)) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
 	}
-	parts := make([]string, len(s))
-	for i, x := range s {
-		parts[i] = x.event + " " + c.at(x.at)
+	return append(lines, line)
+}
+
+// cond is s when ok, else "".
+func cond(ok bool, s string) string {
+	if ok {
+		return s
 	}
-	return strings.Join(parts, ", ")
+	return ""
 }

@@ -68,11 +68,12 @@ func TestStatusFile(t *testing.T) {
 
 func TestStatusEmptyAndCorrupt(t *testing.T) {
 	isolate(t)
-	out, _, code := phonewatch(t, "status", "--state", filepath.Join(t.TempDir(), "none.json"))
+	empty := writeFile(t, "empty.json", "{}")
+	out, _, code := phonewatch(t, "status", "--state", empty)
 	if code != exitOK || !strings.Contains(out, "No numbers tracked") {
 		t.Errorf("no state: exit %d\n%s", code, out)
 	}
-	out, _, code = phonewatch(t, "status", "--state", filepath.Join(t.TempDir(), "none.json"), "--json")
+	out, _, code = phonewatch(t, "status", "--state", empty, "--json")
 	if code != exitOK || strings.TrimSpace(out) != "[]" {
 		t.Errorf("no state, JSON: exit %d\n%s", code, out)
 	}
@@ -130,7 +131,7 @@ func TestStatusUnreadableRecord(t *testing.T) {
 	state := writeFile(t, "state.json", `{"0f2c3a4b-1d2e-4f50-8a9b-0c1d2e3f4a5b": {"phoneNumberId": "0f2c3a4b-1d2e-4f50-8a9b-0c1d2e3f4a5b",
   "status": "CLAIMED", "checkedAt": "2026-11-26T06:00:00Z", "version": "seven"}}`)
 	out, _, code := phonewatch(t, "status", "--state", state, "--at", "2026-11-26T07:00:00Z")
-	if code != exitError || !strings.Contains(out, "UNREADABLE") {
+	if code != exitError || !strings.Contains(out, "UNREADABLE") || !strings.Contains(out, "why:") || !strings.Contains(out, "version") {
 		t.Errorf("exit %d, want %d (a record that may be FAILED cannot be read)\n%s", code, exitError, out)
 	}
 }

@@ -287,7 +287,8 @@ func (r *run) nothingChecked(n int) error {
 		return fmt.Errorf("no number could be checked: list: %w", r.listErrs[0])
 	case n == 0 && r.sum.InvalidRecords > 0:
 		return fmt.Errorf("no number could be checked: the stored record of each of the %d watched numbers is not "+
-			"in phonewatch's format (see the summary's errors); fix or delete those items", r.sum.InvalidRecords)
+			"in phonewatch's format (the summary's errors give each reason; a clock behind the one that wrote them "+
+			"is one, a newer phonewatch another); nothing was changed", r.sum.InvalidRecords)
 	default:
 		return fmt.Errorf("no number could be checked before the deadline: %d of %d checks started, none "+
 			"finished in time (Connect slow or unreachable, or the function's timeout too short for the "+

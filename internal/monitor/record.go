@@ -27,6 +27,8 @@ func (r *run) reportInvalid(ctx context.Context, id string, reason error) {
 	r.sum.InvalidRecords++
 	r.log().ErrorContext(ctx, "record not in phonewatch's format; the number is skipped", "phoneNumberId", id,
 		"error", reason)
-	r.addError(id, fmt.Errorf("stored record not in phonewatch's format, the number is not checked until it "+
-		"is fixed or deleted: %w", reason))
+	// The reason says what is wrong; the record is left exactly as it is, since it may be fine
+	// and only read with the wrong clock or by an older phonewatch: never advise deleting it.
+	r.addError(id, fmt.Errorf("stored record not in phonewatch's format, the number is not checked while that "+
+		"holds (the record is left as it is): %w", reason))
 }

@@ -215,7 +215,7 @@ func brief(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// load reads the whole file, each entry undecoded. A missing file is an empty store; a file
+// load reads the whole file, each entry undecoded. A missing or empty file is an empty store; a file
 // that is not a JSON object is an error naming the file, so that a damaged state is noticed
 // and never silently replaced (one bad entry only makes that record Invalid).
 func (f *File) load() (map[string]json.RawMessage, error) {
@@ -225,6 +225,9 @@ func (f *File) load() (map[string]json.RawMessage, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state file: %w", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return map[string]json.RawMessage{}, nil // an empty file (touch, a truncating editor) holds no records
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {

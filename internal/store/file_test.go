@@ -62,7 +62,7 @@ func TestFileCorrupt(t *testing.T) {
 	}{
 		{"truncated", `{"a": {"phoneNumberId": "a", "vers`},
 		{"not an object", `[1, 2]`},
-		{"empty", ``},
+		{"whitespace and a brace", " \n{"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,6 +84,25 @@ func TestFileCorrupt(t *testing.T) {
 				t.Errorf("the corrupt file was overwritten with:\n%s", b)
 			}
 		})
+	}
+}
+
+// An empty file (touch, an editor that truncated it) holds no records: an empty state, as a
+// missing file is, not a corrupt one; the first Save fills it.
+func TestFileEmpty(t *testing.T) {
+	for _, content := range []string{"", " \n"} {
+		path := filepath.Join(t.TempDir(), "state.json")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := NewFile(path)
+		if recs, err := f.All(context.Background()); err != nil || len(recs) != 0 {
+			t.Errorf("%q: All = %v, %v; want no records", content, recs, err)
+		}
+		mustSave(t, f, minimalRecord("a"))
+		if recs, err := f.All(context.Background()); err != nil || len(recs) != 1 {
+			t.Errorf("%q: after a Save, All = %v, %v", content, recs, err)
+		}
 	}
 }
 
