@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// readmeSkipped are the README's shell examples this test does not run, and why: everything
+// else runs, in the order printed.
+var readmeSkipped = map[string]string{
+	"make test":                        "it is the command running this test",
+	"sam build && sam deploy --guided": "it needs an AWS account (docs/deploy.md)",
+}
+
+// example is one line of a ```sh block: the command, and its comment.
+type example struct {
+	line         int
+	cmd, comment string
+}
+
+// readmeExamples returns the README's shell examples, in order.
+func readmeExamples(t *testing.T, readme []byte) []example {
+	t.Helper()
+	var out []example
+	in := false
+	sc := bufio.NewScanner(bytes.NewReader(readme))
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "```"):
+			in = !in && (line == "```sh" || line == "```bash")
+		case in && strings.TrimSpace(line) != "":
+			cmd, comment, _ := strings.Cut(line, "#")
+			out = append(out, example{n, strings.TrimSpace(cmd), strings.TrimSpace(comment)})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no ```sh examples found in README.md")
+	}
+	return out
+}
+
+// copyRepo copies the repository's tracked files into a temporary directory, so that the
+// walk starts from a fresh checkout (no local state) and leaves the real one alone.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	files, err := exec.Command("git", "-C", repoRoot, "ls-files", "-z").Output()
+	if err != nil {
+		t.Skipf("git ls-files: %v (the walk needs the repository's file list)", err)
+	}
+	dir := t.TempDir()
+	for _, f := range strings.Split(strings.TrimRight(string(files), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if os.IsNotExist(err) {
+			continue // deleted in the work tree, not yet committed
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var subjectLine = regexp.MustCompile(`(?m)^Subject: .*$`)
+
+// TestReadmeWalk runs every shell example the README prints, in the order printed, in a fresh
+// copy of the repository, as a new user would: each must succeed; an example whose comment
+// names a notification ([STUCK], [REMINDER] ...) must print it; and the first `make run`
+// must print the subject lines the README shows for it.
+func TestReadmeWalk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs make and go run")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := copyRepo(t)
+	env := walkEnv()
+	ran := 0
+	for _, ex := range readmeExamples(t, readme) {
+		if why, ok := readmeSkipped[ex.cmd]; ok {
+			t.Logf("README.md:%d: %s: not run: %s", ex.line, ex.cmd, why)
+			continue
+		}
+		cmd := exec.Command("bash", "-eo", "pipefail", "-c", ex.cmd)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("README.md:%d: %s: %v\n%s", ex.line, ex.cmd, err, out)
+		}
+		if m := regexp.MustCompile(`^\[([A-Z]+)\]`).FindStringSubmatch(ex.comment); m != nil &&
+			!strings.Contains(string(out), "Subject: ["+m[1]+"]") && !strings.Contains(string(out), `"event":"`+m[1]+`"`) {
+			t.Errorf("README.md:%d: %s: says %s, printed:\n%s", ex.line, ex.cmd, m[0], out)
+		}
+		if ran == 0 {
+			for _, s := range subjectLine.FindAllString(string(readme[:firstExampleOutputEnd(readme)]), -1) {
+				if !strings.Contains(string(out), s) {
+					t.Errorf("README.md shows %q for the first %s; it printed:\n%s", s, ex.cmd, out)
+				}
+			}
+		}
+		ran++
+	}
+	if ran < 5 {
+		t.Errorf("ran %d examples: the README's walk is gone?", ran)
+	}
+}
+
+// firstExampleOutputEnd is where the README's first shown output ends: the subjects shown
+// before it are the first run's.
+func firstExampleOutputEnd(readme []byte) int {
+	i := bytes.Index(readme, []byte("Run summary:"))
+	if i < 0 {
+		return 0
+	}
+	return i
+}
+
+// walkEnv is the environment of a new user: no phonewatch variables, no AWS, the Go caches kept.
+func walkEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "AWS_"), k == "MAKEFLAGS", k == "MAKELEVEL", k == "MFLAGS":
+			continue
+		case slices.Contains(strings.Fields("STATE_TABLE TOPIC_ARN TARGET_ARNS PHONE_NUMBER_IDS RETRY_WINDOW REMINDERS "+
+			"STUCK_AFTER NOTIFY_RECOVERY CLOUDTRAIL DISPLAY_TIMEZONE SWEEP_EVERY CONNECT_RPS CONNECT_BURST"), k):
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "AWS_EC2_METADATA_DISABLED=true")
+}
