@@ -65,7 +65,7 @@ func copyRepo(t *testing.T) string {
 			t.Fatal(err)
 		}
 		dst := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(dst, b, 0o600); err != nil {
