@@ -18,7 +18,7 @@ AT ?=
 # Local state: the sample's, and a real-account run's default (--state), with their locks.
 LOCAL_STATE = $(SAMPLE_STATE) $(SAMPLE_STATE).lock .phonewatch-state.json .phonewatch-state.json.lock
 
-.PHONY: help run status test build lint vuln e2e bench fuzz rie deploy invoke clean reset
+.PHONY: help run status test build lint vuln e2e bench fuzz soak rie deploy invoke clean reset
 
 help: ## this list
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-26s %s\n", $$1, $$2}'
@@ -60,6 +60,14 @@ fuzz: ## fuzz the event parser, Connect payload validation, rendering and CloudT
 	go test -run '^$$' -fuzz=FuzzSubject -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/notify
 	go test -run '^$$' -fuzz=FuzzChatbot -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/notify
 	go test -run '^$$' -fuzz=FuzzParseRecord -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/cloudtrail
+
+# The simulated world (internal/sim): SOAK histories from seed SOAK_FROM, each judged against
+# its true history; `go test` plays 2,000 of them from seed 1. A violation prints its replay
+# command (go test ./internal/sim -run TestWorld -seed=N -v).
+SOAK ?= 100000
+SOAK_FROM ?= 1000001
+soak: ## the simulated world, long: SOAK=100000 histories from SOAK_FROM; prints histories, notifications judged, violations
+	go test -count=1 -timeout 60m -run '^TestWorld$$' ./internal/sim -v -histories=$(SOAK) -from=$(SOAK_FROM)
 
 deploy: ## build and deploy with AWS SAM (see docs/deploy.md)
 	sam build && sam deploy
