@@ -138,7 +138,8 @@ type params struct {
 	pOverlap, pDie  float64 // per scheduled run
 	pSkip           float64 // a scheduled invocation that never ran
 	snsFaulty       bool
-	lambdaSkew      time.Duration
+	lambdaSkew      time.Duration // the Lambda's clock against AWS's (CloudTrail's event times)
+	flapOverlaps    bool          // an overlapping run may come during a transient 404 spell
 	laptopSkew      time.Duration // the operator's clock, for their runs
 	laptopRuns      int
 	outageFrom      time.Time // a Lambda outage: no scheduled runs in [outageFrom, outageTo)
@@ -161,12 +162,17 @@ func newParams(rng *rand.Rand) params {
 		pSkip:           []float64{0, 0.02}[rng.IntN(2)],
 		snsFaulty:       rng.IntN(3) == 0,
 		lambdaSkew:      time.Duration(rng.Int64N(int64(4*time.Second))) - 2*time.Second,
+		flapOverlaps:    rng.IntN(2) == 0,
 		ctDelayHours:    rng.IntN(4) == 0,
 		websiteShare:    []float64{0, 0.25, 0.5}[rng.IntN(3)],
 		preexistingProb: 0.5,
 	}
 	if rng.IntN(3) == 0 {
 		p.targets = []string{instanceA}
+	}
+	if rng.IntN(3) == 0 {
+		// Services' clocks a little apart (CloudTrail's event time against the checks').
+		p.lambdaSkew = time.Duration(rng.Int64N(int64(2*time.Minute))) - time.Minute
 	}
 	if rng.IntN(4) == 0 {
 		p.laptopRuns = 1 + rng.IntN(3)
@@ -232,14 +238,7 @@ func genNumber(rng *rand.Rand, p params, seed uint64, i int) *number {
 	n.exists = n.calls[0].at
 	for range int(p.flapsPerDay*float64(p.days)*rng.Float64()*2 + 0.5) {
 		from := Start.Add(time.Duration(rng.Int64N(int64(end.Sub(Start)))))
-		s := spell{from, from.Add(20*time.Second + time.Duration(rng.Int64N(int64(p.period/2-20*time.Second))))}
-		// DESIGN.md takes two 404s a schedule period apart as "gone": a world where two
-		// transient spells come that close would judge the rule, not the code.
-		if !slices.ContainsFunc(n.flaps, func(o spell) bool {
-			return s.from.Before(o.to.Add(2*p.period)) && o.from.Before(s.to.Add(2*p.period))
-		}) {
-			n.flaps = append(n.flaps, s)
-		}
+		n.addFlap(spell{from, from.Add(20*time.Second + time.Duration(rng.Int64N(int64(p.period/2-20*time.Second))))}, p)
 	}
 	chain := 0
 	for {
@@ -287,6 +286,18 @@ func genNumber(rng *rand.Rand, p params, seed uint64, i int) *number {
 		break
 	}
 	return n
+}
+
+// addFlap adds a transient 404 spell unless it comes within two schedule periods of another:
+// DESIGN.md takes two 404s a schedule period apart as "gone", and a world where two transient
+// spells come that close would judge that rule, not the code.
+func (n *number) addFlap(s spell, p params) {
+	if s.to.Sub(s.from) >= p.period/2 || slices.ContainsFunc(n.flaps, func(o spell) bool {
+		return s.from.Before(o.to.Add(2*p.period)) && o.from.Before(s.to.Add(2*p.period))
+	}) {
+		return
+	}
+	n.flaps = append(n.flaps, s)
 }
 
 // lag is how long after the call CloudTrail's event history shows it.

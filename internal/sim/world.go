@@ -102,7 +102,21 @@ func (w *World) plan() []*run {
 			if rng.IntN(2) == 0 {
 				o.name, o.scope = "request", monitor.Scope{PhoneNumberIDs: []string{w.numbers[rng.IntN(len(w.numbers))].id}}
 			}
-			r.nested, r.nestAt = o, []string{"describe", "publish"}[rng.IntN(2)]
+			switch rng.IntN(3) {
+			case 0:
+				r.nested, r.nestAt = o, "describe"
+			case 1:
+				r.nested, r.nestAt = o, "publish"
+			default:
+				// Right after this run, as its own invocation.
+				o.isNested = false
+				runs = append(runs, o)
+			}
+			if p.flapOverlaps && rng.IntN(3) == 0 {
+				// Connect answers 404 for a moment, to both runs.
+				n := w.numbers[rng.IntN(len(w.numbers))]
+				n.addFlap(spell{at.Add(-5 * time.Second), o.at.Add(10 * time.Second)}, p)
+			}
 		}
 	}
 	for range p.laptopRuns {
@@ -239,7 +253,7 @@ func recordLine(rec status.Record) string {
 		s += " claimed by " + rec.ClaimedBy
 	}
 	if len(rec.Attempted) > 0 {
-		s += fmt.Sprintf(" attempted %v repeated %v", rec.Attempted, rec.Repeated)
+		s += fmt.Sprintf(" attempted %v", rec.Attempted)
 	}
 	return s
 }
