@@ -27,7 +27,6 @@ var knownViolations = map[string]string{
 	Duplicate:   "issue 17 #3/#6: a false gone or a call taken as a retry starts a second episode of one failure",
 	FalseExpiry: "issue 17 #3: two 404s from overlapping runs confirm gone",
 	Late:        "issue 17 #3: a 404 taken as a not-FAILED check bounds a new episode too late",
-	Loss:        "issue 18: after two unanswered publishes the one repeat is marked sent, so the FAILED is lost",
 }
 
 // TestWorld plays -histories worlds from seed -from and judges every notification they deliver.
