@@ -1,6 +1,7 @@
 package status
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,8 +14,11 @@ import (
 // the next run, and a delivered one never is.
 //
 // An observation stamped before the record's last check (overlapping runs, skewed clocks)
-// changes nothing and sends nothing. A single ResourceNotFound is not yet "gone": it is
-// confirmed by the next run's check or by a ReleasePhoneNumber newer than any claim or update.
+// changes nothing and sends nothing (a record stamped ahead of the reader's clock is first
+// brought back to it with Record.Clamp). A single ResourceNotFound is not yet "gone": it is
+// confirmed by another 404 at least Policy.GoneGap later (one schedule period: two
+// overlapping runs never confirm it) or by a ReleasePhoneNumber newer than any claim or
+// update. A 404 is never a not-FAILED check: it bounds no later deadline.
 func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 	if prev != nil && o.At.Before(prev.CheckedAt) {
 		return prev.clone(), nil
@@ -25,7 +29,7 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 	}
 	r.Format = RecordFormat
 	r.keepOperations(o)
-	if o.Status == NotFound && !r.goneConfirmed(o.At) {
+	if o.Status == NotFound && !r.goneConfirmed(o.At, p) {
 		// Possibly transient: remember the first 404 and leave everything else as it was.
 		if r.NotFoundAt.IsZero() {
 			r.NotFoundAt = o.At
@@ -48,6 +52,9 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 func decide(r *Record, o Observation, p Policy) []Notification {
 	now := o.At
 	prevStatus, prevSpell := r.Status, r.InProgressSince
+	if r.LastClaimedAt.IsZero() && prevStatus == Claimed {
+		r.LastClaimedAt = r.NotFailedAt // a record from before LastClaimedAt was kept
+	}
 	if o.Status != NotFound || r.ID == "" {
 		r.Number = o.Number // a vanished number keeps the description it had
 	}
@@ -56,14 +63,17 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 	if o.Status != InProgress {
 		r.InProgressSince, r.StuckSentAt = time.Time{}, time.Time{}
 	}
-	if o.Status != Failed && r.Episode.Open() {
+	// A gone number's episode stays open: should it be seen again without a release or a new
+	// claim, the 404s were transient and the episode, with its deadline, goes on.
+	if o.Status != Failed && o.Status != NotFound && r.Episode.Open() {
 		r.Episode.EndedAt = now
 	}
 	if o.Status != NotFound {
-		if prevStatus == NotFound {
-			// Back after it was gone: a new claim of the number, so whatever its old episode
-			// still owed (EXPIRED, RECOVERED) is no longer true.
-			r.Episode = nil
+		if prevStatus == NotFound && r.reclaimed(now) {
+			// Back after a release or a new claim: a new life of the number, so whatever its
+			// old episode still owed (EXPIRED, RECOVERED) is no longer true, and its checks
+			// bound nothing.
+			r.Episode, r.NotFailedAt, r.LastClaimedAt = nil, time.Time{}, time.Time{}
 		}
 		if r.Release != nil && now.After(r.Release.At) {
 			r.Release = nil // seen after its release: claimed again
@@ -86,6 +96,7 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 			out = append(out, n)
 		}
 	case Claimed:
+		r.LastClaimedAt = now
 		switch {
 		case r.Episode == nil:
 		case p.NotifyRecovery && r.mayHaveAnnounced():
@@ -96,12 +107,24 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 	case NotFound:
 		out = goneNotes(r, o, prevStatus, prevSpell)
 	}
-	// A 404 at first sight proves nothing about the status (it may be transient): it is no
-	// not-FAILED check to bound a later deadline from.
-	if o.Status != Failed && (o.Status != NotFound || prevStatus != "") {
+	// A 404 proves nothing about the status (it may be transient, and a number that is really
+	// gone has no status): it is no not-FAILED check to bound a later deadline from.
+	if o.Status != Failed && o.Status != NotFound {
 		r.NotFailedAt = now
 	}
 	return out
+}
+
+// reclaimed reports whether a number seen again at `now` after it was gone has a new life: a
+// ReleasePhoneNumber before now is known, or a ClaimPhoneNumber after its episode's last
+// FAILED sight. Otherwise the 404s were transient (or the number came back without a trace in
+// CloudTrail): its episode and deadline go on, which keeps the deadline never later.
+func (r *Record) reclaimed(now time.Time) bool {
+	if r.Release != nil && !r.Release.At.After(now) {
+		return true
+	}
+	op, e := r.Operation, r.Episode
+	return e != nil && op != nil && op.Name == OpClaim && op.At.After(e.LastFailedAt) && !op.At.After(now)
 }
 
 // goneNotes is what a confirmed gone check owes. Gone while FAILED (or during the retry that
@@ -145,7 +168,9 @@ func (r *Record) mayHaveAnnounced() bool {
 		return false
 	}
 	for _, ev := range []Event{EventFailed, EventExpired} {
-		if r.WasAttempted(r.ID + "/" + string(ev) + "/" + stamp(e.FailedSince)) {
+		// Any deadline: the ID ends with the deadline the attempt stated.
+		about := r.ID + "/" + string(ev) + "/" + stamp(e.FailedSince)
+		if slices.ContainsFunc(r.Attempted, func(id string) bool { return id == about || strings.HasPrefix(id, about+"/") }) {
 			return true
 		}
 	}
@@ -153,14 +178,14 @@ func (r *Record) mayHaveAnnounced() bool {
 }
 
 // goneConfirmed reports whether a ResourceNotFound at `at` means the number is gone: it was
-// already gone, the previous check found it gone too (a number never seen included: one 404
-// may be transient), or a ReleasePhoneNumber newer than the latest claim/update came before
-// the check.
-func (r *Record) goneConfirmed(at time.Time) bool {
+// already gone, a 404 at least p.GoneGap earlier found it gone too (a number never seen
+// included: one 404 may be transient, and two from overlapping runs seconds apart prove no
+// more), or a ReleasePhoneNumber newer than the latest claim/update came before the check.
+func (r *Record) goneConfirmed(at time.Time, p Policy) bool {
 	switch {
 	case r.Status == NotFound:
 		return true
-	case !r.NotFoundAt.IsZero() && at.After(r.NotFoundAt):
+	case !r.NotFoundAt.IsZero() && at.Sub(r.NotFoundAt) >= p.GoneGap():
 		return true
 	default:
 		rel := r.Release
@@ -203,14 +228,16 @@ func retrying(e *Episode, prevStatus Status, prevSpell time.Time) bool {
 // nextEpisode is the episode a FAILED check at o.At is in: the open one; a new episode of the
 // same chain after a retry (FAILED, IN_PROGRESS, FAILED again), keeping the chain's earliest
 // deadline; or a fresh one. A Claim/Update newer than the chain's operation and later than its
-// episode's first FAILED sight proves a new claim or update: the deadline restarts from it.
+// episode's first FAILED sight by more than CallSkew proves a new claim or update: the
+// deadline restarts from it. A call within CallSkew of that sight is the failure's own call,
+// its eventTime a little ahead of our clock, not a retry.
 func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpell time.Time) *Episode {
 	e := r.Episode
 	op := r.failingOp(o.At)
 	chained := e.Open() || retrying(e, prevStatus, prevSpell)
 	switch {
-	case chained && op.Newer(e.Operation) && op.At.After(e.FailedSince):
-		n := freshEpisode(r, o, p, op, prevStatus)
+	case chained && op.Newer(e.Operation) && op.At.After(e.FailedSince.Add(CallSkew)):
+		n := freshEpisode(r, o, p, op)
 		n.Retries, n.PreviousDeadline = e.Retries+1, e.Deadline
 		return n
 	case e.Open():
@@ -219,7 +246,7 @@ func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpel
 	case chained:
 		return chainEpisode(r, o, p, e, prevStatus)
 	default:
-		return freshEpisode(r, o, p, op, prevStatus)
+		return freshEpisode(r, o, p, op)
 	}
 }
 
@@ -230,13 +257,14 @@ func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpel
 // bounds the deadline from the episode's own anchor with the new window. It never moves a
 // deadline later.
 func tighten(e *Episode, r *Record, op *Operation, p Policy) {
-	if op != nil && op.At.After(r.NotFailedAt) && !op.At.After(e.FailedSince) &&
+	if op != nil && op.At.After(r.NotFailedAt) && op.At.After(r.lastClaimed()) && !op.At.After(e.FailedSince) &&
 		op.At.Add(p.RetryWindow).Before(e.Deadline) && e.Retries == 0 {
 		if e.Basis == BasisFirstObservation {
 			e.LatestRelease = e.FailedSince.Add(p.RetryWindow)
 		}
 		e.Basis, e.Deadline, e.FailedAfter = BasisOperation, op.At.Add(p.RetryWindow), time.Time{}
 		e.Failure, e.Operation = op.failure(), op.clone()
+		e.DeadlineReason = ReasonOperation
 	}
 	anchor := e.FailedSince
 	switch {
@@ -246,7 +274,7 @@ func tighten(e *Episode, r *Record, op *Operation, p Policy) {
 		anchor = e.FailedAfter
 	}
 	if d := anchor.Add(p.RetryWindow); d.Before(e.Deadline) {
-		e.Deadline = d
+		e.Deadline, e.DeadlineReason = d, ReasonRetryWindow
 	}
 	if !e.LatestRelease.IsZero() && e.LatestRelease.Before(e.Deadline) {
 		e.LatestRelease = e.Deadline
@@ -256,7 +284,7 @@ func tighten(e *Episode, r *Record, op *Operation, p Policy) {
 // freshEpisode bounds the deadline of a FAILED episode that starts at o.At (see Basis): the
 // failure came after both the latest not-FAILED check and the failing operation, so the later
 // of the two plus the window; first sight + window when neither is known.
-func freshEpisode(r *Record, o Observation, p Policy, op *Operation, prevStatus Status) *Episode {
+func freshEpisode(r *Record, o Observation, p Policy, op *Operation) *Episode {
 	e := &Episode{FailedSince: o.At, Deadline: o.At.Add(p.RetryWindow), Basis: BasisFirstObservation}
 	tPrev := r.NotFailedAt
 	switch {
@@ -268,12 +296,14 @@ func freshEpisode(r *Record, o Observation, p Policy, op *Operation, prevStatus 
 	if e.Basis != BasisFirstObservation {
 		e.LatestRelease = o.At.Add(p.RetryWindow)
 	}
-	// The failing call is op when it came after the last not-FAILED check, or when that check
-	// saw it still in progress; a CLAIMED check before the failure means an update failed.
+	// The failing call is op only when it came after the last check that saw the number
+	// CLAIMED: a call before that check succeeded (an old claim is never the one that failed).
+	// Without it, a number seen CLAIMED had an update fail; one never seen CLAIMED, a claim or
+	// an update.
 	switch {
-	case op != nil && (op.At.After(tPrev) || prevStatus == InProgress):
+	case op != nil && op.At.After(r.lastClaimed()):
 		e.Failure, e.Operation = op.failure(), op.clone()
-	case prevStatus == Claimed:
+	case !r.lastClaimed().IsZero():
 		e.Failure = FailureUpdate
 	default:
 		e.Failure = FailureUnknown
@@ -281,12 +311,16 @@ func freshEpisode(r *Record, o Observation, p Policy, op *Operation, prevStatus 
 	return e
 }
 
+// lastClaimed is the latest check that saw the number CLAIMED (see decide for records written
+// before it was kept).
+func (r *Record) lastClaimed() time.Time { return r.LastClaimedAt }
+
 // chainEpisode is a new episode of the chain whose last episode is prev: a retry that failed
 // too. Whether Connect restarts its window on a failed retry is not documented, so the
 // deadline stays the chain's, unless the bound from this episode alone is earlier (a policy
 // with a shorter window).
 func chainEpisode(r *Record, o Observation, p Policy, prev *Episode, prevStatus Status) *Episode {
-	e := freshEpisode(r, o, p, nil, prevStatus)
+	e := freshEpisode(r, o, p, nil)
 	if !e.Deadline.Before(prev.Deadline) {
 		e.Deadline, e.Basis, e.FailedAfter = prev.Deadline, prev.Basis, prev.FailedAfter
 		e.Failure, e.Operation = prev.Failure, prev.Operation.clone()
@@ -299,27 +333,34 @@ func chainEpisode(r *Record, o Observation, p Policy, prev *Episode, prevStatus 
 	return e
 }
 
-// failedNotes is what an open FAILED episode owes at o.At: FAILED until announced; EXPIRED once
-// at or past the deadline; before it, the nearest reminder that came due since the last
-// announcement (earlier ones are covered by it, so a late run never sends a burst).
+// failedNotes is what an open FAILED episode owes at o.At: EXPIRED once at or past the
+// deadline (alone: a FAILED beside it, first sight past the deadline, would tell people to
+// retry before a deadline already behind); before it, FAILED until announced, then DEADLINE
+// when the deadline moved earlier than the one announced, else the nearest reminder of the
+// deadline in force that came due since the last announcement of that deadline (earlier ones
+// are covered by it, so a late run never sends a burst).
 func failedNotes(r *Record, o Observation, p Policy) []Notification {
 	e, now := r.Episode, o.At
-	var out []Notification
-	if !e.Announced() {
-		out = append(out, episodeNote(EventFailed, r, o))
-	}
 	if !now.Before(e.Deadline) {
 		if e.ExpiredSentAt.IsZero() {
-			out = append(out, episodeNote(EventExpired, r, o))
+			return []Notification{episodeNote(EventExpired, r, o)}
 		}
-		return out
+		return nil
 	}
 	if !e.Announced() {
-		return out // FAILED itself states the deadline and the time left
+		return []Notification{episodeNote(EventFailed, r, o)} // it states the deadline and the time left
+	}
+	if e.movedEarlier() {
+		// It states the new deadline and the time left: reminders due before it are covered.
+		n := episodeNote(EventDeadline, r, o)
+		n.PreviousDeadline, n.Reason = e.AnnouncedDeadline, e.DeadlineReason
+		return []Notification{n}
 	}
 	last := e.FailedSentAt
-	if e.RemindedAt.After(last) {
-		last = e.RemindedAt
+	for _, t := range []time.Time{e.RemindedAt, e.DeadlineSentAt} {
+		if t.After(last) {
+			last = t
+		}
 	}
 	// The due reminder nearest the deadline (smallest offset); the others due are covered by it.
 	var due time.Duration
@@ -329,12 +370,19 @@ func failedNotes(r *Record, o Observation, p Policy) []Notification {
 			due = off
 		}
 	}
-	if due > 0 {
-		n := episodeNote(EventReminder, r, o)
-		n.Reminder = due
-		out = append(out, n)
+	if due == 0 {
+		return nil
 	}
-	return out
+	n := episodeNote(EventReminder, r, o)
+	n.Reminder = due
+	return []Notification{n}
+}
+
+// movedEarlier reports whether the deadline is earlier than the one last announced, so that
+// DEADLINE is owed. A record from before AnnouncedDeadline was kept owes none.
+func (e *Episode) movedEarlier() bool {
+	return !e.FailedSentAt.IsZero() && e.ExpiredSentAt.IsZero() && !e.AnnouncedDeadline.IsZero() &&
+		e.Deadline.Before(e.AnnouncedDeadline)
 }
 
 func note(ev Event, r *Record, o Observation) Notification {
@@ -356,9 +404,11 @@ func episodeNote(ev Event, r *Record, o Observation) Notification {
 	return n
 }
 
-// notificationID is n's stable identity: the number, the event, the start of the episode (or
-// IN_PROGRESS spell) it is about, and a reminder's offset. Deciding the same notification again
-// gives the same ID; no other notification of the number has it.
+// notificationID is n's stable identity, made of its content: the number, the event, the start
+// of the episode (or IN_PROGRESS spell) it is about, a reminder's offset, and the deadline a
+// FAILED, REMINDER, DEADLINE or EXPIRED states. Deciding the same notification again gives the
+// same ID; a notification that says anything else (a deadline that moved included) has
+// another, so that a consumer that drops repeats by ID never drops a correction.
 func notificationID(n Notification) string {
 	since := n.FailedSince
 	if n.Event == EventStuck {
@@ -367,6 +417,10 @@ func notificationID(n Notification) string {
 	id := n.Number.ID + "/" + string(n.Event) + "/" + stamp(since)
 	if n.Event == EventReminder {
 		id += "/" + FormatOffset(n.Reminder)
+	}
+	switch n.Event {
+	case EventFailed, EventReminder, EventDeadline, EventExpired:
+		id += "/" + stamp(n.RetryDeadline)
 	}
 	return id
 }
@@ -402,7 +456,7 @@ func (r *Record) MarkSent(n Notification) {
 		r.StuckSentAt = n.ObservedAt
 	case EventRecovered:
 		r.Episode = nil
-	case EventFailed, EventReminder, EventExpired:
+	case EventFailed, EventReminder, EventExpired, EventDeadline:
 		e := r.Episode
 		if e == nil || !e.FailedSince.Equal(n.FailedSince) {
 			return // a different episode: nothing to mark
@@ -412,8 +466,13 @@ func (r *Record) MarkSent(n Notification) {
 			e.FailedSentAt = n.ObservedAt
 		case EventReminder:
 			e.RemindedAt = n.ObservedAt
+		case EventDeadline:
+			e.DeadlineSentAt = n.ObservedAt
 		default:
 			e.ExpiredSentAt = n.ObservedAt
+		}
+		if n.Event != EventExpired {
+			e.AnnouncedDeadline = n.RetryDeadline // what people were told last
 		}
 	}
 }

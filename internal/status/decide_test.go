@@ -285,19 +285,20 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "transition deadline already past (long gap between checks): FAILED and EXPIRED together",
+			// Issue 17 (7): no FAILED beside it telling people to retry before a deadline behind.
+			name: "transition deadline already past (long gap between checks): EXPIRED alone",
 			steps: []step{
 				{at: 0, status: C},
-				{at: 30 * h, status: F, want: []string{"FAILED transition deadline=24h", "EXPIRED transition deadline=24h"}},
+				{at: 30 * h, status: F, want: []string{"EXPIRED transition deadline=24h"}},
 				{at: 31 * h, status: F},
 			},
 		},
 		{
-			name: "past deadline, both lost: both decided again, then neither",
+			name: "past deadline, EXPIRED lost: decided again, then not",
 			steps: []step{
 				{at: 0, status: C},
-				{at: 30 * h, status: F, lost: true, want: []string{"FAILED transition deadline=24h", "EXPIRED transition deadline=24h"}},
-				{at: 31 * h, status: F, want: []string{"FAILED transition deadline=24h", "EXPIRED transition deadline=24h"}},
+				{at: 30 * h, status: F, lost: true, want: []string{"EXPIRED transition deadline=24h"}},
+				{at: 31 * h, status: F, want: []string{"EXPIRED transition deadline=24h"}},
 				{at: 32 * h, status: F},
 			},
 		},
@@ -379,42 +380,62 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "gone number that comes back CLAIMED: no RECOVERED",
+			// Issue 17 (3): without a release or a new claim the 404s were transient: the
+			// episode goes on, so the EXPIRED that went out is corrected by RECOVERED.
+			name: "gone number that comes back CLAIMED without a release or claim: its episode, RECOVERED",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
 				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
-				{at: 2 * h, status: C},
+				{at: 2 * h, status: C, want: []string{"RECOVERED first-observation deadline=24h"}},
 			},
 		},
 		{
-			name: "gone number that comes back FAILED: new episode, transition from the gone check",
+			name: "gone number that comes back CLAIMED after a new claim: a new life, no RECOVERED",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
 				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
-				{at: 5 * h, status: F, want: []string{"FAILED transition deadline=25h"}},
+				{at: 2 * h, status: C, op: call(OpClaim, 90*m)},
 			},
 		},
 		{
-			name: "gone number back through IN_PROGRESS to CLAIMED: a new claim, no RECOVERED",
+			name: "gone number that comes back FAILED without a release or claim: its episode and deadline go on",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 30 * m, status: G},
+				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 5 * h, status: F},
+				{at: 25 * h, status: F},
+			},
+		},
+		{
+			name: "released number claimed again and FAILED: a new episode from the claim",
+			steps: []step{
+				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
+				{at: 30 * m, status: G, release: call(OpRelease, 20*m), want: []string{"EXPIRED first-observation deadline=24h"}},
+				{at: 5 * h, status: F, op: call(OpClaim, 4*h), want: []string{"FAILED operation deadline=28h"}},
+			},
+		},
+		{
+			name: "gone number back through IN_PROGRESS to CLAIMED, no trace of a claim: RECOVERED",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
 				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
 				{at: 2 * h, status: IP},
-				{at: 3 * h, status: C},
+				{at: 3 * h, status: C, want: []string{"RECOVERED first-observation deadline=24h"}},
 			},
 		},
 		{
-			name: "gone with EXPIRED lost, back IN_PROGRESS, gone again: the old EXPIRED is no longer owed",
+			name: "gone with EXPIRED lost, back IN_PROGRESS, gone again: the EXPIRED is still owed",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
 				{at: 30 * m, status: G},
 				{at: 1 * h, status: G, lost: true, want: []string{"EXPIRED first-observation deadline=24h"}},
 				{at: 2 * h, status: IP},
 				{at: 3 * h, status: G},
-				{at: 4 * h, status: G},
+				{at: 4 * h, status: G, want: []string{"EXPIRED first-observation deadline=24h"}},
 			},
 		},
 		{
@@ -666,7 +687,7 @@ func TestDecide(t *testing.T) {
 			name: "EXPIRED delivered without FAILED: no FAILED after it, RECOVERED owed",
 			steps: []step{
 				{at: 0, status: C},
-				{at: 30 * h, status: F, lose: EventFailed, want: []string{"FAILED transition deadline=24h", "EXPIRED transition deadline=24h"}},
+				{at: 30 * h, status: F, want: []string{"EXPIRED transition deadline=24h"}},
 				{at: 31 * h, status: F},
 				{at: 32 * h, status: C, want: []string{"RECOVERED transition deadline=24h"}},
 			},
@@ -699,7 +720,7 @@ func TestDecideNotificationFacts(t *testing.T) {
 		Event: EventFailed, Number: testNumber, Status: Failed, StatusMessage: failed.Message,
 		ObservedAt: failed.At, FailedSince: failed.At, RetryDeadline: t0.Add(24 * time.Hour), Basis: BasisTransition,
 		FailedAfter:   t0, // the CLAIMED check: the claim failed after it
-		ID:            testNumber.ID + "/FAILED/" + fmt.Sprint(failed.At.Unix()),
+		ID:            testNumber.ID + "/FAILED/" + fmt.Sprint(failed.At.Unix()) + "/" + fmt.Sprint(t0.Add(24*time.Hour).Unix()),
 		Failure:       FailureUpdate, // seen CLAIMED before: an update failed
 		LatestRelease: failed.At.Add(24 * time.Hour),
 	}

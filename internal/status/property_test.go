@@ -264,9 +264,10 @@ func (h *history) restart(c *chain) {
 func (h *history) model(st Status, o Observation) {
 	if st == NotFound {
 		h.goneChecks++
-		rel := o.Release != nil
-		if h.goneChecks >= 2 || rel {
-			// Really gone: seen again, it was claimed again after this check.
+		// Really gone only with a release: without one, 404s (even confirmed ones) may have
+		// been transient, and a number seen again goes on with its chain.
+		if o.Release != nil {
+			// Seen again, it was claimed again after this check.
 			h.chain, h.lastNotFail, h.last = nil, h.now, NotFound
 		}
 		return
@@ -324,8 +325,22 @@ func (h *history) allowed(n Notification, o Observation, batch []Notification) e
 		if o.Status != Failed {
 			return fmt.Errorf("number not FAILED")
 		}
-		if h.confirmed[strings.Replace(n.ID, "/FAILED/", "/EXPIRED/", 1)] {
+		if h.confirmedAny(testNumber.ID + "/" + string(EventExpired) + "/" + stamp(n.FailedSince)) {
 			return fmt.Errorf("FAILED after EXPIRED of the same episode")
+		}
+		if slices.ContainsFunc(batch, func(b Notification) bool { return b.Event != EventFailed }) {
+			return fmt.Errorf("FAILED together with another notification")
+		}
+	case EventDeadline:
+		switch {
+		case o.Status != Failed || !o.At.Before(n.RetryDeadline):
+			return fmt.Errorf("DEADLINE with status %s, deadline %v", o.Status, n.RetryDeadline)
+		case !n.RetryDeadline.Before(n.PreviousDeadline):
+			return fmt.Errorf("DEADLINE %v not earlier than the previous %v", n.RetryDeadline, n.PreviousDeadline)
+		case n.Reason != ReasonOperation && n.Reason != ReasonRetryWindow:
+			return fmt.Errorf("DEADLINE reason %q", n.Reason)
+		case len(batch) != 1:
+			return fmt.Errorf("DEADLINE together with another notification")
 		}
 	case EventReminder:
 		due := n.RetryDeadline.Add(-n.Reminder)
@@ -363,7 +378,7 @@ func (h *history) deadline(n Notification, o Observation) error {
 	if real := c.windowStart.Add(h.maxWindow); n.Basis != BasisFirstObservation && n.RetryDeadline.After(real) {
 		return fmt.Errorf("deadline %v later than the true release %v", n.RetryDeadline, real)
 	}
-	if !n.PreviousDeadline.IsZero() {
+	if !n.PreviousDeadline.IsZero() && n.Event != EventDeadline {
 		// A restart: only a call after the chain's first FAILED sight can prove one (Decide may
 		// learn of it a run late, after stating the old deadline again).
 		if c.calls == 0 {
@@ -419,17 +434,41 @@ func (h *history) owed(st Status, mode delivery, next *Record) error {
 	if e == nil {
 		return nil
 	}
-	id := func(ev Event) string { return testNumber.ID + "/" + string(ev) + "/" + stamp(e.FailedSince) }
+	// Delivered with any deadline: an ID ends with the deadline it stated.
+	got := func(ev Event) bool {
+		return h.deliveredAny(testNumber.ID + "/" + string(ev) + "/" + stamp(e.FailedSince))
+	}
 	switch {
-	case st == Failed && h.delivered[id(EventFailed)] == 0 && h.delivered[id(EventExpired)] == 0:
+	case st == Failed && !got(EventFailed) && !got(EventExpired):
 		return fmt.Errorf("FAILED never delivered for the episode since %v, though the publisher was up", e.FailedSince)
-	case st == Failed && !h.now.Before(e.Deadline) && h.delivered[id(EventExpired)] == 0:
+	case st == Failed && !h.now.Before(e.Deadline) && !got(EventExpired):
 		return fmt.Errorf("EXPIRED never delivered for the episode since %v, FAILED past its deadline %v", e.FailedSince, e.Deadline)
-	case next.Status == NotFound && h.delivered[id(EventExpired)] == 0:
+	case st == Failed && e.Open() && e.FailedSentAt.After(time.Time{}) && e.Deadline.Before(e.AnnouncedDeadline) && e.ExpiredSentAt.IsZero():
+		return fmt.Errorf("deadline %v earlier than the announced %v, and no DEADLINE delivered", e.Deadline, e.AnnouncedDeadline)
+	case next.Status == NotFound && !got(EventExpired):
 		return fmt.Errorf("gone with the episode since %v kept and no EXPIRED", e.FailedSince)
-	case st == Claimed && h.policy.NotifyRecovery && (h.delivered[id(EventFailed)] > 0 || h.delivered[id(EventExpired)] > 0) &&
-		h.delivered[id(EventRecovered)] == 0:
+	case st == Claimed && h.policy.NotifyRecovery && (got(EventFailed) || got(EventExpired)) && !got(EventRecovered):
 		return fmt.Errorf("CLAIMED after the announced episode since %v, and no RECOVERED", e.FailedSince)
 	}
 	return nil
+}
+
+// deliveredAny reports whether a notification whose ID is about (or about/...) was delivered.
+func (h *history) deliveredAny(about string) bool {
+	for id, n := range h.delivered {
+		if n > 0 && (id == about || strings.HasPrefix(id, about+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// confirmedAny reports whether a notification whose ID is about (or about/...) was confirmed.
+func (h *history) confirmedAny(about string) bool {
+	for id := range h.confirmed {
+		if id == about || strings.HasPrefix(id, about+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -18,7 +18,31 @@ type Policy struct {
 	StuckAfter time.Duration
 	// NotifyRecovery sends RECOVERED when an announced FAILED number becomes CLAIMED.
 	NotifyRecovery bool
+	// GoneAfter is the least time between the two ResourceNotFound checks that confirm a
+	// number gone: one schedule period, so that two overlapping runs (or a check request just
+	// after a scheduled run) never confirm it. Zero means DefaultGoneAfter, scaled down with a
+	// compressed RetryWindow (see GoneGap).
+	GoneAfter time.Duration
 }
+
+// DefaultGoneAfter is the shortest schedule period the template allows (5 minutes): the
+// function is not told its schedule, so two 404s are confirmed only this far apart.
+const DefaultGoneAfter = 5 * time.Minute
+
+// GoneGap is the least time between two 404s that confirm a number gone: GoneAfter when set,
+// else DefaultGoneAfter, or 1/288 of a RetryWindow shorter than a day (5 minutes is 1/288 of
+// 24 hours), so that tests that compress time to seconds keep the same proportions.
+func (p Policy) GoneGap() time.Duration {
+	if p.GoneAfter > 0 {
+		return p.GoneAfter
+	}
+	return min(DefaultGoneAfter, p.RetryWindow/288)
+}
+
+// CallSkew is how far a Claim/Update call's CloudTrail eventTime may lie after the check that
+// first saw its failure and still be that failure's call rather than a retry: the clocks of
+// CloudTrail and of the host that checked may differ by this much (NTP keeps both far closer).
+const CallSkew = 2 * time.Minute
 
 // DefaultPolicy is DESIGN.md's defaults.
 func DefaultPolicy() Policy {
@@ -50,6 +74,9 @@ type Record struct {
 	// NotFailedAt is the latest check that saw the number not FAILED: t_prev of the
 	// transition deadline basis.
 	NotFailedAt time.Time `json:"notFailedAt,omitzero" dynamodbav:"notFailedAt,omitempty"`
+	// LastClaimedAt is the latest check that saw the number CLAIMED: a Claim/Update call
+	// before it succeeded, so it is never named as the call that failed.
+	LastClaimedAt time.Time `json:"lastClaimedAt,omitzero" dynamodbav:"lastClaimedAt,omitempty"`
 
 	// InProgressSince is the first check of the current IN_PROGRESS spell; StuckSentAt is set
 	// once STUCK was delivered for that spell.
@@ -118,6 +145,14 @@ type Episode struct {
 	FailedSentAt  time.Time `json:"failedSentAt,omitzero" dynamodbav:"failedSentAt,omitempty"`
 	RemindedAt    time.Time `json:"remindedAt,omitzero" dynamodbav:"remindedAt,omitempty"`
 	ExpiredSentAt time.Time `json:"expiredSentAt,omitzero" dynamodbav:"expiredSentAt,omitempty"`
+
+	// AnnouncedDeadline is the deadline that the last delivered FAILED, DEADLINE or REMINDER
+	// stated: the one people act on. When Deadline moves earlier than it, DEADLINE is owed.
+	AnnouncedDeadline time.Time `json:"announcedDeadline,omitzero" dynamodbav:"announcedDeadline,omitempty"`
+	// DeadlineSentAt is when the last DEADLINE was delivered; DeadlineReason why the deadline
+	// last moved earlier.
+	DeadlineSentAt time.Time      `json:"deadlineSentAt,omitzero" dynamodbav:"deadlineSentAt,omitempty"`
+	DeadlineReason DeadlineReason `json:"deadlineReason,omitempty" dynamodbav:"deadlineReason,omitempty"`
 }
 
 // Open reports whether the number is still in this episode (not yet seen leaving FAILED).
@@ -140,10 +175,73 @@ func (r *Record) Retired() bool {
 // hand edit, a clock far ahead) and is void, so that it cannot hide a number for ever.
 const MaxClaim = 17 * time.Minute
 
-// MaxSkew is how far ahead of the reader's clock a record's CheckedAt may be. A check stamped
-// later than that would make every later observation stale (Decide ignores those), so Check
-// rejects it instead of letting it silence the number.
+// MaxSkew is the clock skew tolerated between the hosts that write one state table. A record
+// stamped later than the reader's clock is not rejected for it: Clamp ignores its future
+// stamps, so that a host whose clock ran ahead can neither silence a number nor move a
+// deadline later.
 const MaxSkew = 15 * time.Minute
+
+// Clamp makes r fit the reader's clock `now`: no stamp of r lies after it, and no bound is
+// taken from one that did (a host whose clock ran ahead wrote it). The last check and the
+// times of sightings are moved back to now, so that the reader's next check is not stale; a
+// not-FAILED check from the future is dropped (it bounds nothing: the number may have failed
+// before it); an episode that began in the future, or whose transition bound lies there, gets
+// at most now + the window, basis first-observation when no lower bound is left. It reports
+// whether anything changed.
+func (r *Record) Clamp(now time.Time, p Policy) bool {
+	changed := false
+	back := func(t *time.Time, to time.Time) {
+		if t.After(now) {
+			*t, changed = to, true
+		}
+	}
+	back(&r.CheckedAt, now)
+	back(&r.NotFailedAt, time.Time{})
+	back(&r.LastClaimedAt, now)
+	back(&r.InProgressSince, now)
+	back(&r.StuckSentAt, now)
+	back(&r.NotFoundAt, now)
+	e := r.Episode
+	if e == nil {
+		return changed
+	}
+	future := e.FailedSince.After(now) || e.FailedAfter.After(now)
+	back(&e.FailedSince, now)
+	back(&e.FailedAfter, time.Time{})
+	back(&e.EndedAt, now)
+	back(&e.LastFailedAt, now)
+	back(&e.FailedSentAt, now)
+	back(&e.RemindedAt, now)
+	back(&e.ExpiredSentAt, now)
+	back(&e.DeadlineSentAt, now)
+	if !future {
+		return changed
+	}
+	if e.Basis == BasisTransition && e.FailedAfter.IsZero() {
+		e.Basis, e.LatestRelease = BasisFirstObservation, time.Time{}
+	}
+	if latest := now.Add(p.RetryWindow); e.Deadline.After(latest) {
+		e.Deadline = latest
+	}
+	if !e.LatestRelease.IsZero() {
+		e.LatestRelease = laterOf(earlierOf(e.LatestRelease, now.Add(p.RetryWindow)), e.Deadline)
+	}
+	return true
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlierOf(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
 
 // ClaimedByOther reports whether a run other than `by` holds the record at `now`. A claim that
 // ends more than MaxClaim after now is void.
@@ -212,8 +310,6 @@ func (r *Record) Check(now time.Time) error {
 		return bad("status", "%q is not CLAIMED, IN_PROGRESS, FAILED or NOT_FOUND", r.Status)
 	case r.Status != "" && r.CheckedAt.IsZero():
 		return bad("checkedAt", "missing while status is %s", r.Status)
-	case r.CheckedAt.After(now.Add(MaxSkew)):
-		return bad("checkedAt", "%s is later than now (%s)", r.CheckedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	if e := r.Episode; e != nil {
 		switch {

@@ -19,8 +19,13 @@ func TestLateOperationTightensAnOpenEpisode(t *testing.T) {
 	o.Operation = call(OpClaim, -10*time.Minute)
 	r2, n2 := Decide(&r1, o, p)
 	e := r2.Episode
-	if len(n2) != 0 {
-		t.Errorf("the tightened deadline sent %v; want nothing new yet", n2)
+	// Issue 17 (1): the announced deadline moved earlier, so DEADLINE says so in this run.
+	if len(n2) != 1 || n2[0].Event != EventDeadline || !n2[0].PreviousDeadline.Equal(t0.Add(24*time.Hour)) ||
+		n2[0].Reason != ReasonOperation {
+		t.Errorf("the tightened deadline sent %v; want one DEADLINE, previous 24h, reason operation", n2)
+	}
+	for _, n := range n2 {
+		r2.MarkSent(n)
 	}
 	if e.Basis != BasisOperation || !e.Deadline.Equal(t0.Add(23*time.Hour+50*time.Minute)) ||
 		!e.LatestRelease.Equal(t0.Add(24*time.Hour)) || e.Operation == nil || e.Failure != FailureClaim {

@@ -34,6 +34,9 @@ const (
 	EventExpired   Event = "EXPIRED"
 	EventRecovered Event = "RECOVERED"
 	EventStuck     Event = "STUCK"
+	// EventDeadline: the deadline of an announced, open episode moved earlier than the one last
+	// announced (a late CloudTrail event, a shorter RETRY_WINDOW).
+	EventDeadline Event = "DEADLINE"
 	// EventTest is `phonewatch test`'s notification: it proves the delivery path, nothing more.
 	EventTest Event = "TEST"
 )
@@ -122,9 +125,25 @@ type Notification struct {
 	// Retries counts the retries in this chain of failures that failed too (0: the first).
 	Retries int
 	// PreviousDeadline is the chain's deadline before an operation proved a new claim or
-	// update and restarted it (zero otherwise): a new FAILED states both.
+	// update and restarted it (zero otherwise): a new FAILED states both. On DEADLINE it is
+	// the deadline last announced, which RetryDeadline replaces.
 	PreviousDeadline time.Time
+	// Reason says why the deadline moved earlier (DEADLINE only).
+	Reason DeadlineReason
 }
+
+// DeadlineReason says why an open episode's deadline moved earlier than the one announced.
+type DeadlineReason string
+
+// The reasons a deadline moves earlier. The values are the public contract (machine JSON
+// `reason` of DEADLINE).
+const (
+	// ReasonOperation: CloudTrail delivered, late, the Claim/Update call that failed; its time is
+	// a lower bound of the failure earlier than the one the deadline had.
+	ReasonOperation DeadlineReason = "operation"
+	// ReasonRetryWindow: RETRY_WINDOW is shorter than when the deadline was announced.
+	ReasonRetryWindow DeadlineReason = "retry-window"
+)
 
 // TimeLeft is the time from the observation to the retry deadline (negative once past).
 func (n Notification) TimeLeft() time.Duration { return n.RetryDeadline.Sub(n.ObservedAt) }

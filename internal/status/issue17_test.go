@@ -1,0 +1,240 @@
+package status
+
+import (
+	"testing"
+	"time"
+)
+
+// The regression tests of issue 17, one per broken promise that the domain keeps. Each failed
+// on the code before the fix (events are spelled as strings where the fix added a name).
+
+// deliver marks every notification sent, as a publish that SNS confirmed.
+func deliver(r *Record, ns []Notification) {
+	for _, n := range ns {
+		r.MarkSent(n)
+	}
+}
+
+// TestIssue17DeadlineMovedEarlierIsAnnounced (issue 17, 1): a number FAILED at first sight
+// (deadline "at most" first sight + 24h); CloudTrail then shows its ClaimPhoneNumber from 23h30m
+// earlier. The deadline people were told is wrong by 23h30m: DEADLINE says so in the same run,
+// with the new deadline, the previous one and the reason, and no reminder due before it is sent
+// beside it; the next notification is EXPIRED at the new deadline.
+func TestIssue17DeadlineMovedEarlierIsAnnounced(t *testing.T) {
+	p := DefaultPolicy()
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	if len(ns) != 1 || ns[0].Event != EventFailed {
+		t.Fatalf("first sight: %v", ns)
+	}
+	deliver(&r, ns)
+
+	o := observe(Failed, 5*time.Minute)
+	o.Operation = call(OpClaim, -23*time.Hour-30*time.Minute)
+	r2, ns := Decide(&r, o, p)
+	if len(ns) != 1 || ns[0].Event != Event("DEADLINE") {
+		t.Fatalf("deadline moved from 24h to 30m: got %v, want one DEADLINE", ns)
+	}
+	d := ns[0]
+	if !d.RetryDeadline.Equal(t0.Add(30*time.Minute)) || !d.PreviousDeadline.Equal(t0.Add(24*time.Hour)) ||
+		d.Basis != BasisOperation || d.Operation == nil || d.Reason != ReasonOperation {
+		t.Errorf("DEADLINE %+v: want deadline 30m, previous 24h, basis operation with its call, reason operation", d)
+	}
+	// Undelivered, it is decided again with the same ID; delivered, never again.
+	again, ns2 := Decide(&r2, observe(Failed, 6*time.Minute), p)
+	if len(ns2) != 1 || ns2[0].ID != d.ID {
+		t.Fatalf("DEADLINE not delivered: decided again %v, want the same ID %q", ns2, d.ID)
+	}
+	deliver(&again, ns2)
+	r3, ns3 := Decide(&again, observe(Failed, 10*time.Minute), p)
+	if len(ns3) != 0 {
+		t.Errorf("after DEADLINE: got %v; the reminders due before it are covered by it", ns3)
+	}
+	_, ns4 := Decide(&r3, observe(Failed, 31*time.Minute), p)
+	if len(ns4) != 1 || ns4[0].Event != EventExpired || !ns4[0].RetryDeadline.Equal(t0.Add(30*time.Minute)) {
+		t.Errorf("past the new deadline: got %v, want EXPIRED for 30m", ns4)
+	}
+}
+
+// TestIssue17RemindersFollowTheDeadlineInForce (issue 17, 1): after the deadline moved earlier
+// and DEADLINE went out, reminders come at the new deadline less each offset (not the old one's).
+func TestIssue17RemindersFollowTheDeadlineInForce(t *testing.T) {
+	p := DefaultPolicy()
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	deliver(&r, ns)
+	o := observe(Failed, time.Hour)
+	o.Operation = call(OpClaim, -10*time.Hour) // deadline 24h -> 14h
+	r, ns = Decide(&r, o, p)
+	if len(ns) != 1 || ns[0].Event != Event("DEADLINE") {
+		t.Fatalf("got %v, want DEADLINE", ns)
+	}
+	deliver(&r, ns)
+	r, ns = Decide(&r, observe(Failed, 7*time.Hour+55*time.Minute), p)
+	if len(ns) != 0 {
+		t.Errorf("before 14h-6h: got %v", ns)
+	}
+	r, ns = Decide(&r, observe(Failed, 8*time.Hour), p)
+	if len(ns) != 1 || ns[0].Event != EventReminder || ns[0].Reminder != 6*time.Hour || !ns[0].RetryDeadline.Equal(t0.Add(14*time.Hour)) {
+		t.Fatalf("at 14h-6h: got %v, want REMINDER 6h of the 14h deadline", ns)
+	}
+	deliver(&r, ns)
+	if _, ns = Decide(&r, observe(Failed, 13*time.Hour), p); len(ns) != 1 || ns[0].Reminder != time.Hour {
+		t.Errorf("at 14h-1h: got %v, want REMINDER 1h", ns)
+	}
+}
+
+// TestIssue17NotificationIDIdentifiesContent (issue 17, 1): a FAILED whose publish was not
+// confirmed is decided again; if the deadline moved meanwhile, the new FAILED states another
+// deadline and so has another ID (a consumer dropping repeats by ID must not drop it), while a
+// repeat of the same content keeps its ID.
+func TestIssue17NotificationIDIdentifiesContent(t *testing.T) {
+	p := DefaultPolicy()
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	first := ns[0]
+	r.NoteAttempted(first.ID) // published, SNS's answer lost
+	same, ns := Decide(&r, observe(Failed, time.Minute), p)
+	if len(ns) != 1 || ns[0].ID != first.ID {
+		t.Fatalf("same content: got %v, want FAILED with ID %q", ns, first.ID)
+	}
+	o := observe(Failed, 2*time.Minute)
+	o.Operation = call(OpClaim, -time.Hour)
+	_, ns = Decide(&same, o, p)
+	if len(ns) != 1 || ns[0].Event != EventFailed || !ns[0].RetryDeadline.Equal(t0.Add(23*time.Hour)) {
+		t.Fatalf("corrected deadline: got %v, want FAILED with deadline 23h", ns)
+	}
+	if ns[0].ID == first.ID {
+		t.Errorf("FAILED with deadline 23h has the ID %q of the FAILED that said 24h", ns[0].ID)
+	}
+}
+
+// TestIssue17OldClaimIsNeverNamed (issue 17, 5): a number claimed by alice (CloudTrail shows her
+// ClaimPhoneNumber, the number is seen CLAIMED) fails a day later on an update made in the admin
+// website (no event), with or without an IN_PROGRESS check in between: the failure is an update,
+// and alice's day-old successful claim is not named.
+func TestIssue17OldClaimIsNeverNamed(t *testing.T) {
+	p := DefaultPolicy()
+	alice := call(OpClaim, -time.Hour)
+	alice.By = "arn:aws:iam::123456789012:user/alice"
+	for _, between := range []Status{Claimed, InProgress} {
+		o := observe(Claimed, 0)
+		o.Operation = alice
+		r, _ := Decide(nil, o, p)
+		o = observe(between, 24*time.Hour)
+		o.Operation = alice
+		r, _ = Decide(&r, o, p)
+		o = observe(Failed, 24*time.Hour+10*time.Minute)
+		o.Operation = alice
+		_, ns := Decide(&r, o, p)
+		if len(ns) != 1 || ns[0].Event != EventFailed {
+			t.Fatalf("via %q: got %v, want FAILED", between, ns)
+		}
+		if ns[0].Operation != nil || ns[0].Failure != FailureUpdate {
+			t.Errorf("via %q: FAILED names %+v, failure %q; want no call named, an update", between, ns[0].Operation, ns[0].Failure)
+		}
+	}
+	// A call after the last CLAIMED check is named: bob's update.
+	o := observe(Claimed, 0)
+	o.Operation = alice
+	r, _ := Decide(nil, o, p)
+	bob := call(OpUpdate, 23*time.Hour)
+	o = observe(InProgress, 23*time.Hour+time.Minute)
+	o.Operation = bob
+	r, _ = Decide(&r, o, p)
+	o = observe(Failed, 23*time.Hour+6*time.Minute)
+	o.Operation = bob
+	if _, ns := Decide(&r, o, p); len(ns) != 1 || ns[0].Operation == nil || ns[0].Operation.EventID != bob.EventID {
+		t.Errorf("bob's update after the CLAIMED check: got %v, want it named", ns)
+	}
+}
+
+// TestIssue17CallWithinSkewIsNoRetry (issue 17, 6): the failing call's eventTime is 40 s after
+// the check that first saw FAILED (clock skew between services): it is that failure's call, not
+// a retry, so there is no second FAILED ("the retry failed too").
+func TestIssue17CallWithinSkewIsNoRetry(t *testing.T) {
+	p := DefaultPolicy()
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	deliver(&r, ns)
+	o := observe(Failed, 5*time.Minute)
+	o.Operation = call(OpUpdate, 40*time.Second)
+	r, ns = Decide(&r, o, p)
+	if len(ns) != 0 || r.Episode.Retries != 0 || !r.Episode.Deadline.Equal(t0.Add(24*time.Hour)) {
+		t.Errorf("call 40 s after the FAILED sight: got %v, episode %+v; want nothing, the same episode", ns, r.Episode)
+	}
+	// A call well after the sight is a retry, as before.
+	o = observe(Failed, 20*time.Minute)
+	o.Operation = call(OpUpdate, 15*time.Minute)
+	if _, ns = Decide(&r, o, p); len(ns) != 1 || ns[0].Retries != 1 {
+		t.Errorf("call 15 min after the sight: got %v, want a new FAILED (retries 1)", ns)
+	}
+}
+
+// TestIssue17OverlappingNotFoundIsNotGone (issue 17, 3): two 404s from overlapping runs a
+// second apart do not confirm "gone" (no false EXPIRED); the number seen FAILED again continues
+// its episode and deadline (no second FAILED with a later deadline), since a 404 is no
+// not-FAILED check.
+func TestIssue17OverlappingNotFoundIsNotGone(t *testing.T) {
+	p := DefaultPolicy()
+	r, ns := Decide(nil, observe(Claimed, 0), p)
+	r, ns = Decide(&r, observe(Failed, 10*time.Minute), p)
+	deliver(&r, ns)
+	for _, at := range []time.Duration{time.Hour, time.Hour + time.Second} {
+		if r, ns = Decide(&r, observe(NotFound, at), p); len(ns) != 0 {
+			t.Fatalf("404 at %s: got %v, want nothing (not confirmed)", off(t0.Add(at)), ns)
+		}
+	}
+	r, ns = Decide(&r, observe(Failed, 2*time.Hour), p)
+	if len(ns) != 0 || !r.Episode.Deadline.Equal(t0.Add(24*time.Hour)) || !r.Episode.FailedSince.Equal(t0.Add(10*time.Minute)) {
+		t.Errorf("FAILED again: got %v, episode %+v; want nothing, the episode with deadline 24h", ns, r.Episode)
+	}
+	// Two 404s a schedule period apart confirm it.
+	r, _ = Decide(&r, observe(NotFound, 3*time.Hour), p)
+	if _, ns = Decide(&r, observe(NotFound, 3*time.Hour+5*time.Minute), p); len(ns) != 1 || ns[0].Event != EventExpired {
+		t.Errorf("404s 5 minutes apart: got %v, want EXPIRED", ns)
+	}
+}
+
+// TestIssue17ConfirmedGoneIsNoLowerBound (issue 17, 3): even a confirmed gone check says nothing
+// about the status: a number seen again FAILED without a release or a new claim keeps its
+// episode and its deadline, and does not start a new one bounded from the 404.
+func TestIssue17ConfirmedGoneIsNoLowerBound(t *testing.T) {
+	p := DefaultPolicy()
+	r, _ := Decide(nil, observe(Claimed, 0), p)
+	r, ns := Decide(&r, observe(Failed, 10*time.Minute), p)
+	deliver(&r, ns)
+	r, _ = Decide(&r, observe(NotFound, time.Hour), p)
+	r, ns = Decide(&r, observe(NotFound, 2*time.Hour), p)
+	deliver(&r, ns) // EXPIRED: gone
+	r, ns = Decide(&r, observe(Failed, 10*time.Hour), p)
+	if len(ns) != 0 || !r.Episode.Deadline.Equal(t0.Add(24*time.Hour)) {
+		t.Errorf("seen FAILED again: got %v, episode %+v; want nothing, deadline still 24h (not 2h + 24h)", ns, r.Episode)
+	}
+}
+
+// TestIssue17ClampFutureRecord (issue 17, 4): a record written by a host whose clock ran an hour
+// ahead is brought back to the reader's clock: the reader's checks are not stale, and its
+// future not-FAILED check bounds nothing.
+func TestIssue17ClampFutureRecord(t *testing.T) {
+	p := DefaultPolicy()
+	r, _ := Decide(nil, observe(Claimed, time.Hour), p) // stamped by a clock an hour fast
+	now := t0.Add(5 * time.Minute)
+	if !r.Clamp(now, p) || r.CheckedAt.After(now) || !r.NotFailedAt.IsZero() {
+		t.Fatalf("clamped: checkedAt %v notFailedAt %v", r.CheckedAt, r.NotFailedAt)
+	}
+	if err := r.Check(now); err != nil {
+		t.Errorf("clamped record: %v", err)
+	}
+	_, ns := Decide(&r, observe(Failed, 5*time.Minute), p)
+	if len(ns) != 1 || ns[0].Event != EventFailed || ns[0].Basis != BasisFirstObservation ||
+		!ns[0].RetryDeadline.Equal(t0.Add(24*time.Hour+5*time.Minute)) {
+		t.Errorf("FAILED after a future CLAIMED check: got %v; want first-observation, now + 24h", ns)
+	}
+	// An episode from the future: its deadline is at most now + the window, with no bound left.
+	r2, _ := Decide(nil, observe(Claimed, 50*time.Minute), p)
+	r2, _ = Decide(&r2, observe(Failed, time.Hour), p)
+	r2.Clamp(now, p)
+	if e := r2.Episode; e.Deadline.After(now.Add(24*time.Hour)) || e.Basis != BasisFirstObservation || !e.FailedAfter.IsZero() || e.FailedSince.After(now) {
+		t.Errorf("future episode clamped to %+v", e)
+	}
+	if err := r2.Check(now); err != nil {
+		t.Errorf("clamped record: %v", err)
+	}
+}
