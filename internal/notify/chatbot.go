@@ -156,6 +156,8 @@ func (r Renderer) chatbotDescription(n status.Notification) string {
 func (r Renderer) chatbotDeadline(add func(label, value string), n status.Notification) {
 	deadline := r.at(n.RetryDeadline)
 	switch n.Event {
+	case status.EventDeadline:
+		r.chatbotDeadlineMoved(add, n)
 	case status.EventExpired:
 		if n.Status == status.NotFound {
 			if n.Release != nil {
@@ -225,6 +227,8 @@ func emoji(e status.Event) string {
 		return ":rotating_light:"
 	case status.EventReminder:
 		return ":alarm_clock:"
+	case status.EventDeadline:
+		return ":warning:"
 	case status.EventExpired:
 		return ":x:"
 	case status.EventRecovered:

@@ -31,7 +31,8 @@ const SchemaVersion = "1"
 // is a lower bound: the latest the number can be released); reminderOffset on REMINDER, as
 // REMINDERS writes it ("6h"); operation, the call that failed, when known; previousDeadline
 // when a new claim or update (the operation) restarted a failed chain's deadline, the deadline
-// it had before; lastFailedAt and
+// it had before, and on DEADLINE the deadline last announced, with reason ("operation": a
+// failing call CloudTrail delivered late; "retry-window": a shorter RETRY_WINDOW); lastFailedAt and
 // release for an EXPIRED of a number that is gone. A TEST notification has event TEST, its
 // notificationId, and the topic's account and Region.
 type MachineMessage struct {
@@ -63,7 +64,9 @@ type MachineMessage struct {
 	Operation        *MachineOperation `json:"operation,omitempty"`
 	PreviousDeadline string            `json:"previousDeadline,omitempty"`
 	LastFailedAt     string            `json:"lastFailedAt,omitempty"`
-	Release          *MachineOperation `json:"release,omitempty"`
+	// Reason is why a DEADLINE's deadline moved earlier: "operation" or "retry-window".
+	Reason  string            `json:"reason,omitempty"`
+	Release *MachineOperation `json:"release,omitempty"`
 }
 
 // MachineOperation is a Connect phone-number call from CloudTrail in the machine JSON.
@@ -102,7 +105,7 @@ func newMachineMessage(n status.Notification) MachineMessage {
 	}
 	m.Account, m.Region = accountRegion(n.Number)
 	switch n.Event {
-	case status.EventFailed, status.EventReminder, status.EventExpired, status.EventRecovered:
+	case status.EventFailed, status.EventReminder, status.EventExpired, status.EventRecovered, status.EventDeadline:
 		m.episode(n)
 	case status.EventStuck:
 		m.InProgressSince = rfc3339(n.InProgressSince)
@@ -126,6 +129,9 @@ func (m *MachineMessage) episode(n status.Notification) {
 	}
 	if !n.PreviousDeadline.IsZero() {
 		m.PreviousDeadline = rfc3339(n.PreviousDeadline)
+	}
+	if n.Event == status.EventDeadline {
+		m.Reason = string(n.Reason)
 	}
 	if n.Event == status.EventReminder && n.Reminder > 0 {
 		m.ReminderOffset = status.FormatOffset(n.Reminder)

@@ -118,7 +118,9 @@ func subjectRest(n status.Notification) string {
 			}
 			return "gone from Connect - number presumably released"
 		}
-		return "retry window over - number presumably released"
+		return "retry deadline passed - still FAILED, may be released any moment"
+	case status.EventDeadline:
+		return deadlineSubjectRest(n)
 	case status.EventRecovered:
 		return "claimed again"
 	case status.EventStuck:

@@ -73,6 +73,15 @@ var claimOp = &status.Operation{
 	EventID:   "1a2b3c4d-0000-4000-8000-000000000001",
 }
 
+// lateClaimOp is a ClaimPhoneNumber whose CloudTrail event came after the FAILED it caused
+// was announced (DEADLINE).
+var lateClaimOp = &status.Operation{
+	Name: status.OpClaim, At: at("2026-11-25T06:10:00Z"),
+	By:        "arn:aws:sts::123456789012:assumed-role/ConnectAdmin/bob@example.com",
+	TargetARN: tollFree.TargetARN,
+	EventID:   "3c4d5e6f-0000-4000-8000-000000000003",
+}
+
 // releaseOp is the ReleasePhoneNumber call behind a number that is gone.
 var releaseOp = &status.Operation{
 	Name: status.OpRelease, At: at("2026-11-27T06:10:00Z"),
@@ -171,6 +180,17 @@ var goldenCases = []struct {
 		FailedSince: at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-27T05:35:00Z"),
 		Basis: status.BasisTransition, LastFailedAt: at("2026-11-27T06:00:00Z"),
 		Failure: status.FailureUpdate, Release: releaseOp, ID: "n-7f1b2c3d-expired-released",
+	}, nil},
+	// Issue 17 (1): FAILED said "24h at most" at first sight; CloudTrail then delivered the
+	// failing claim, 23h30m older: the deadline people were told is replaced.
+	{"deadline-moved", status.Notification{
+		Event: status.EventDeadline, Number: tollFree, Status: status.Failed,
+		StatusMessage: "The phone number could not be claimed. Retry the request.",
+		ObservedAt:    at("2026-11-26T05:45:00Z"),
+		FailedSince:   at("2026-11-26T05:40:00Z"), RetryDeadline: at("2026-11-26T06:10:00Z"),
+		Basis: status.BasisOperation, Operation: lateClaimOp, Failure: status.FailureClaim,
+		LatestRelease: at("2026-11-27T05:40:00Z"), PreviousDeadline: at("2026-11-27T05:40:00Z"),
+		Reason: status.ReasonOperation, ID: "n-7f1b2c3d-deadline-1",
 	}, nil},
 	{"recovered", status.Notification{
 		Event: status.EventRecovered, Number: tollFree, Status: status.Claimed,
@@ -408,7 +428,7 @@ func TestSubject(t *testing.T) {
 			n.Event, n.ObservedAt, n.RetryDeadline = status.EventReminder, at("2026-11-27T05:34:15Z"), at("2026-11-27T05:35:00Z")
 		}), "[REMINDER] +1 800 555 0100 still FAILED - 45s left to retry (before 2026-11-27 05:35 UTC)", nil},
 		{"expired", with(func(n *status.Notification) { n.Event = status.EventExpired }),
-			"[EXPIRED] +1 800 555 0100 retry window over - number presumably released", nil},
+			"[EXPIRED] +1 800 555 0100 retry deadline passed - still FAILED, may be released any moment", nil},
 		{"expired gone", with(func(n *status.Notification) { n.Event, n.Status = status.EventExpired, status.NotFound }),
 			"[EXPIRED] +1 800 555 0100 gone from Connect - number presumably released", nil},
 		{"recovered", with(func(n *status.Notification) { n.Event, n.Status = status.EventRecovered, status.Claimed }),

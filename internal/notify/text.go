@@ -62,6 +62,8 @@ func (r Renderer) Text(n status.Notification) string {
 func (r Renderer) deadlineLines(b *strings.Builder, n status.Notification) bool {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	switch {
+	case n.Event == status.EventDeadline:
+		r.deadlineMovedLines(b, n)
 	case gone(n):
 		if !n.LastFailedAt.IsZero() {
 			w("Last seen FAILED:  %s\n", r.at(n.LastFailedAt))
@@ -137,7 +139,7 @@ func gone(n status.Notification) bool {
 // hasTimeLeft reports whether n states a time left to retry.
 func hasTimeLeft(n status.Notification) bool {
 	switch n.Event {
-	case status.EventFailed, status.EventReminder:
+	case status.EventFailed, status.EventReminder, status.EventDeadline:
 		return true
 	case status.EventExpired:
 		return !gone(n)
@@ -148,7 +150,7 @@ func hasTimeLeft(n status.Notification) bool {
 // episodeEvent reports whether ev is about a FAILED episode.
 func episodeEvent(ev status.Event) bool {
 	switch ev {
-	case status.EventFailed, status.EventReminder, status.EventExpired, status.EventRecovered:
+	case status.EventFailed, status.EventReminder, status.EventExpired, status.EventRecovered, status.EventDeadline:
 		return true
 	}
 	return false
@@ -174,6 +176,8 @@ func (r Renderer) headline(n status.Notification, num string) string {
 			"(before %s).", num, human(n.TimeLeft()), deadline)
 	case status.EventExpired:
 		return r.expiredHeadline(n, num, op)
+	case status.EventDeadline:
+		return r.deadlineHeadline(n, num)
 	case status.EventRecovered:
 		return fmt.Sprintf("Amazon Connect phone number %s is CLAIMED again after its %s FAILED. "+
 			"Nothing to do.", num, op)
@@ -203,8 +207,10 @@ func (r Renderer) failedHeadline(n status.Notification, num, op, deadline string
 
 func (r Renderer) expiredHeadline(n status.Notification, num, op string) string {
 	if n.Status != status.NotFound {
-		return fmt.Sprintf("The retry window of Amazon Connect phone number %s is over: it was still FAILED "+
-			"at the deadline, and Connect has presumably released it or may do so at any moment.", num)
+		// Connect answered FAILED: not released yet, whatever the deadline says.
+		return fmt.Sprintf("The retry deadline of Amazon Connect phone number %s (%s) has passed, and Connect "+
+			"still shows the %s FAILED: the number is not released yet, but may be at any moment. If you still "+
+			"need it, retry now.", num, r.at(n.RetryDeadline), op)
 	}
 	if n.Release != nil {
 		return fmt.Sprintf("Amazon Connect phone number %s is gone: it was released by %s at %s "+
@@ -233,7 +239,11 @@ func (r Renderer) aboutDeadline(n status.Notification) string {
 	switch n.Failure {
 	case status.FailureUpdate:
 		s += " Connect documents the one-day release for a failed claim; for a failed update it documents " +
-			"none. phonewatch assumes the same window, the safe assumption: retry before this deadline."
+			"none. phonewatch assumes the same window, the safe assumption"
+		if n.TimeLeft() > 0 {
+			s += ": retry before this deadline"
+		}
+		s += "."
 	case status.FailureClaim:
 	default:
 		s += " A number seen CLAIMED before it failed had an update fail; Connect documents the one-day " +
@@ -312,15 +322,19 @@ func newCommands(n status.Notification) commands {
 // retrySteps are the retry of what failed: the update, the claim, or both when unknown.
 func retrySteps(n status.Notification, c commands) []step {
 	const withCLI = "with the AWS CLI, using credentials for the number's account"
+	when := "before the deadline"
+	if n.TimeLeft() <= 0 {
+		when = "now" // the deadline is behind: "before the deadline" would be no advice
+	}
 	switch n.Failure {
 	case status.FailureUpdate:
-		return []step{{"Retry the update before the deadline, in the Amazon Connect admin website (Channels > " +
+		return []step{{"Retry the update " + when + ", in the Amazon Connect admin website (Channels > " +
 			"Phone numbers) or " + withCLI + ":", c.update}}
 	case status.FailureClaim:
-		return []step{{"Retry the claim before the deadline " + withCLI + ":", c.claim}}
+		return []step{{"Retry the claim " + when + " " + withCLI + ":", c.claim}}
 	default:
 		return []step{
-			{"Retry before the deadline " + withCLI + ". If the number was claimed before (an update failed):", c.update},
+			{"Retry " + when + " " + withCLI + ". If the number was claimed before (an update failed):", c.update},
 			{"If it was never claimed (a claim failed):", c.claim},
 		}
 	}
@@ -336,7 +350,7 @@ func (r Renderer) nextSteps(n status.Notification) []step {
 			r.at(op.At) + "."
 	}
 	switch n.Event {
-	case status.EventFailed, status.EventReminder:
+	case status.EventFailed, status.EventReminder, status.EventDeadline:
 		steps := []step{{why, ""}}
 		steps = append(steps, retrySteps(n, c)...)
 		return append(steps, step{"phonewatch keeps checking: it reminds you before the deadline, and tells " +
