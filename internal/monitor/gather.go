@@ -82,6 +82,12 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 			}
 			continue
 		}
+		// A record stamped ahead of this run's clock (a host whose clock ran fast) is brought
+		// back to it: neither invalid nor a bound from the future (status.Record.Clamp).
+		if rec.Clamp(r.now(), r.Policy) {
+			r.log().WarnContext(ctx, "record stamped later than this run's clock; its future times are ignored",
+				"phoneNumberId", rec.ID)
+		}
 		it, ok := byID[rec.ID]
 		if !ok {
 			if rec.Retired() {

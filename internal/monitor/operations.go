@@ -61,7 +61,9 @@ func (r *run) lookup(ctx context.Context) lookupResult {
 		case err != nil:
 			r.log().WarnContext(ctx, "reading the operations cursor failed; reading a whole window", "error", err)
 		case !c.IsZero():
-			from = c.Add(-orDefault(r.OperationsOverlap, DefaultOperationsOverlap))
+			// A cursor later than this run's clock (set by a host whose clock ran ahead) is
+			// taken as now: events up to now are read, and none is skipped for it.
+			from = earlier(c, to).Add(-orDefault(r.OperationsOverlap, DefaultOperationsOverlap))
 		}
 	}
 	if from.Before(earliest) {
@@ -219,4 +221,12 @@ func earliest(t time.Time, ops ...*status.Operation) time.Time {
 		}
 	}
 	return t
+}
+
+// earlier is the earlier of two times.
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -74,7 +74,8 @@ func TestDuplicateRunsPublishOnce(t *testing.T) {
 				e.connect.Remove(id)
 			}
 		}, "", true},
-		{"gone again: confirmed", func() {}, "EXPIRED", true},
+		// A schedule period later: two 404s seconds apart are no confirmation (issue 17, 3).
+		{"gone again: confirmed", func() { e.clock.Advance(status.DefaultGoneAfter) }, "EXPIRED", true},
 	}
 	for _, round := range rounds {
 		round.setup()
