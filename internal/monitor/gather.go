@@ -72,6 +72,13 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 	}
 	retired := map[string]*status.Record{}
 	invalid := map[string]bool{}
+	clamped := 0
+	defer func() {
+		if clamped > 0 {
+			r.log().WarnContext(ctx, "records stamped later than this run's clock; their future times are ignored",
+				"records", clamped, "now", r.now())
+		}
+	}()
 	for i := range recs {
 		rec := &recs[i]
 		if reason := r.invalidRecord(rec); reason != nil {
@@ -85,8 +92,7 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 		// A record stamped ahead of this run's clock (a host whose clock ran fast) is brought
 		// back to it: neither invalid nor a bound from the future (status.Record.Clamp).
 		if rec.Clamp(r.now(), r.Policy) {
-			r.log().WarnContext(ctx, "record stamped later than this run's clock; its future times are ignored",
-				"phoneNumberId", rec.ID)
+			clamped++
 		}
 		it, ok := byID[rec.ID]
 		if !ok {
