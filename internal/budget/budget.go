@@ -177,3 +177,13 @@ func NotificationID(account string, threshold int, since time.Time) string {
 	return cmp.Or(account, "account") + "/BUDGET/" + strconv.Itoa(threshold) + "/" +
 		strconv.FormatInt(since.Unix(), 10)
 }
+
+// Notice is what a BUDGET notification says: the account, the threshold reached and the
+// report behind it.
+type Notice struct {
+	Account, Region string
+	Threshold       int
+	Report          Report
+	// QuotaSource says where the quota came from (PHONE_NUMBER_QUOTA or Service Quotas).
+	QuotaSource string
+}

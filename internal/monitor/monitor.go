@@ -82,6 +82,8 @@ type Monitor struct {
 	Operations        Operations
 	Cursor            Cursor
 	OperationsOverlap time.Duration
+	// Budget watches the account's claim/release budget (nil: not watched).
+	Budget *Budget
 	// SweepEvery is how often a scheduled run describes a number that cannot have changed
 	// (CLAIMED at its last check, no operation since, owing nothing). Zero describes every
 	// number every run.
@@ -132,6 +134,8 @@ type Summary struct {
 	// SweepPending counts the numbers due for the sweep (last check older than SweepEvery)
 	// that this run did not reach; the next runs take them, oldest first.
 	SweepPending int `json:"sweepPending"`
+	// Budget is the claim/release budget of a scheduled run (absent when not watched).
+	Budget *BudgetSummary `json:"budget,omitempty"`
 
 	// Unconfirmed counts the publishes SNS left unanswered (a timeout, a connection reset
 	// after sending): each may have been delivered and is sent again by the next run with the
@@ -229,11 +233,13 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	if err != nil {
 		return r.finish(), err
 	}
+	awaitBudget := r.startBudget(ctx, scope.Scheduled)
 	items = r.selectItems(items, scope.Scheduled)
 	r.check(ctx, items)
 	saveErr := r.persist(ctx, items)
 	r.count(items)
 	r.advanceCursor(ctx, items, scope.Scheduled, saveErr == nil)
+	awaitBudget()
 	if saveErr != nil {
 		return r.finish(), saveErr
 	}

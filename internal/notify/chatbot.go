@@ -65,6 +65,9 @@ func Chatbot(n status.Notification) ([]byte, error) { return Renderer{}.Chatbot(
 // Chatbot is n as an Amazon Q Developer custom notification (see the package-level Chatbot),
 // its times worded by r.
 func (r Renderer) Chatbot(n status.Notification) ([]byte, error) {
+	if n.Event == status.EventBudget {
+		return r.budgetChatbot(n)
+	}
 	tag, num, rest := subjectParts(n)
 	// The emoji is ours and stays unescaped; the rest is printable ASCII, escaped all the same.
 	title := emoji(n.Event) + " *" + md(tag, 40) + "* " + md(strings.TrimSpace(num+" "+rest), maxTitle-100)

@@ -146,6 +146,9 @@ func (m *MachineMessage) episode(n status.Notification) {
 
 // Machine is n as machine JSON (see MachineMessage), compact, one line.
 func Machine(n status.Notification) ([]byte, error) {
+	if n.Event == status.EventBudget {
+		return budgetMachine(n)
+	}
 	b, err := marshal(newMachineMessage(n))
 	if err != nil {
 		return nil, fmt.Errorf("render machine JSON for %s %s: %w", n.Event, n.Number.ID, err)

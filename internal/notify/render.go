@@ -32,8 +32,11 @@ const (
 // matters most about it. It is only printable ASCII, at most MaxSubjectLen characters, one line,
 // whatever the notification holds; when too long, only the part after the number is shortened.
 func Subject(n status.Notification) string {
-	if n.Event == status.EventTest {
+	switch n.Event {
+	case status.EventTest:
 		return testSubject(n)
+	case status.EventBudget:
+		return budgetSubject(n)
 	}
 	tag, num, rest := subjectParts(n)
 	head := "[" + tag + "] " + num

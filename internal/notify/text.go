@@ -18,8 +18,11 @@ func Text(n status.Notification) string { return Renderer{}.Text(n) }
 // message however hostile its input. Time left is measured from the check (ObservedAt), which
 // keeps rendering pure and the wording true whenever it is read.
 func (r Renderer) Text(n status.Notification) string {
-	if n.Event == status.EventTest {
+	switch n.Event {
+	case status.EventTest:
 		return r.testText(n)
+	case status.EventBudget:
+		return r.budgetText(n)
 	}
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }

@@ -10,6 +10,8 @@ package status
 import (
 	"errors"
 	"time"
+
+	"github.com/phonewatch/phonewatch/internal/budget"
 )
 
 // Status is the claim status of a phone number as Connect reports it, plus NotFound for a number
@@ -39,6 +41,8 @@ const (
 	EventDeadline Event = "DEADLINE"
 	// EventTest is `phonewatch test`'s notification: it proves the delivery path, nothing more.
 	EventTest Event = "TEST"
+	// EventBudget is account-level: the claim/release budget reached a threshold (Budget).
+	EventBudget Event = "BUDGET"
 )
 
 // Basis says how a retry deadline was bounded, since Connect reports no failure time.
@@ -130,6 +134,9 @@ type Notification struct {
 	PreviousDeadline time.Time
 	// Reason says why the deadline moved earlier (DEADLINE only).
 	Reason DeadlineReason
+
+	// Budget is the account's claim/release budget (BUDGET only, which has no Number).
+	Budget *budget.Notice
 }
 
 // DeadlineReason says why an open episode's deadline moved earlier than the one announced.

@@ -1,0 +1,254 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	crbudget "github.com/phonewatch/phonewatch/internal/budget"
+	"github.com/phonewatch/phonewatch/internal/status"
+)
+
+// The claim/release budget step: a scheduled run keeps a ledger of every ClaimPhoneNumber and
+// ReleasePhoneNumber Connect accepted (read from CloudTrail into the state table, back-filled
+// on the first run and across runs when CloudTrail has more than one run may read), counts it
+// over Connect's rolling 180 days against 2 x the phone-number quota, and announces 75, 90 and
+// 100 % once per crossing (a BUDGET notification). It runs beside the checks, after the
+// run's own CloudTrail read, and never fails the run: its problems are summary errors.
+
+// Ledger keeps the budget's ledger and the account-level budget item in the state store.
+type Ledger interface {
+	// AddLedger stores entries, once each by event ID.
+	AddLedger(ctx context.Context, entries []crbudget.Entry) error
+	// Ledger returns the entries with an event time after since.
+	Ledger(ctx context.Context, since time.Time) ([]crbudget.Entry, error)
+	// BudgetAccount returns the account's budget item (Version 0: none stored).
+	BudgetAccount(ctx context.Context) (crbudget.Account, error)
+	// SaveBudgetAccount writes it where the stored version is still a.Version, storing
+	// Version+1; conflict reports another run's write (nothing written).
+	SaveBudgetAccount(ctx context.Context, a crbudget.Account) (conflict bool, err error)
+}
+
+// LedgerSource reads accepted calls for the ledger from CloudTrail's event history.
+type LedgerSource interface {
+	// Accepted returns the calls named name that Connect accepted in [from, to], reading
+	// newest first at most maxPages pages; when not complete, down is the oldest event time
+	// read (to when none), where a later read goes on.
+	Accepted(ctx context.Context, name string, from, to time.Time, maxPages int) (entries []crbudget.Entry, complete bool, down time.Time, err error)
+}
+
+// Budget configures the claim/release budget step; Monitor.Budget nil leaves it out.
+type Budget struct {
+	Ledger Ledger
+	// Source reads the calls (nil: CloudTrail is off, and so is the budget).
+	Source LedgerSource
+	// Quota returns the account's phone-number quota and where it comes from; an error (or
+	// 0) says why there is none, and the budget is off.
+	Quota func(ctx context.Context) (quota int, source string, err error)
+	// Account and Region name the account in the notification.
+	Account, Region string
+	// PagesPerRead bounds each lookup's pages in one run (0: DefaultLedgerPages).
+	PagesPerRead int
+}
+
+// DefaultLedgerPages is how many pages (50 events each) one ledger lookup reads in a run: a
+// back-fill of a busy account goes on in the next runs.
+const DefaultLedgerPages = 5
+
+// BudgetSummary is the budget in the run summary (its "budget" field).
+type BudgetSummary struct {
+	Used       int     `json:"used"`
+	Limit      int     `json:"limit"`
+	Percent    float64 `json:"percent"`
+	LowerBound bool    `json:"lowerBound"`
+	// LedgerSince is where the ledger is complete from ("" while it is back-filled).
+	LedgerSince string `json:"ledgerSince,omitempty"`
+	// Announced is the highest threshold announced in the current crossing.
+	Announced int `json:"announced"`
+	// Off says why there is no budget this run (then the other fields are zero).
+	Off string `json:"off,omitempty"`
+}
+
+// budgetResult is what the step hands back to the run.
+type budgetResult struct {
+	summary     *BudgetSummary
+	errs        []error
+	sent        int
+	unconfirmed int
+}
+
+// startBudget runs the budget step in the background and returns the function that waits
+// for it and adds its outcome to the summary. Only a scheduled run has an account to watch.
+func (r *run) startBudget(ctx context.Context, scheduled bool) func() {
+	if r.Budget == nil || !scheduled {
+		return func() {}
+	}
+	done := make(chan budgetResult, 1)
+	go func() { done <- r.budgetStep(ctx) }()
+	return func() {
+		res := <-done
+		r.sum.Budget = res.summary
+		r.sum.NotificationsSent += res.sent
+		r.sum.Unconfirmed += res.unconfirmed
+		for _, err := range res.errs {
+			r.addError("", err)
+		}
+	}
+}
+
+// budgetStep syncs the ledger, counts it and announces what is due, within half the time the
+// run has left (the checks and the finish keep the rest).
+func (r *run) budgetStep(ctx context.Context) budgetResult {
+	b := r.Budget
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+		defer cancel()
+	}
+	var res budgetResult
+	if b.Source == nil {
+		res.summary = &BudgetSummary{Off: "CloudTrail is off (CLOUDTRAIL=false): the budget needs its ledger of claims and releases"}
+		return res
+	}
+	fail := func(err error) budgetResult {
+		res.errs = append(res.errs, fmt.Errorf("claim/release budget: %w", err))
+		if res.summary == nil {
+			res.summary = &BudgetSummary{Off: "the budget could not be counted this run (see errors)"}
+		}
+		return res
+	}
+	acct, err := b.Ledger.BudgetAccount(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	now := r.now()
+	cov, syncErr := r.syncLedger(ctx, acct.Coverage, now)
+	if syncErr != nil {
+		res.errs = append(res.errs, fmt.Errorf("claim/release budget: the ledger goes on next run: %w", syncErr))
+	}
+	quota, source, qerr := b.Quota(ctx)
+	state := acct.State
+	if qerr == nil && quota > 0 {
+		entries, err := b.Ledger.Ledger(ctx, now.Add(-crbudget.Window))
+		if err != nil && entries == nil {
+			return fail(err)
+		} else if err != nil {
+			res.errs = append(res.errs, fmt.Errorf("claim/release budget: %w", err))
+		}
+		rep := crbudget.Count(entries, quota, cov.CompleteSince(), now)
+		var th int
+		var id string
+		state, th, id = crbudget.Decide(acct.State, rep, b.Account)
+		if th != 0 {
+			if !r.announce(ctx, &acct, cov, &state, &res, th, id, rep, source) {
+				return res
+			}
+		}
+		res.summary = summarize(rep, state)
+	} else {
+		why := "no phone-number quota"
+		if qerr != nil {
+			why = qerr.Error()
+		}
+		res.summary = &BudgetSummary{Off: why}
+	}
+	acct.Coverage, acct.State = cov, state
+	if _, err := b.Ledger.SaveBudgetAccount(ctx, acct); err != nil {
+		// A conflict needs nothing: the other run's coverage and announcements stand, and
+		// this run's reads are in the ledger either way.
+		return fail(err)
+	}
+	return res
+}
+
+// announce publishes the BUDGET of threshold th. A new announcement is first saved as owed
+// (pending, with its ID), so that a repeat after a lost answer keeps the ID; of two runs that
+// race, the one whose save loses leaves it to the other. It reports whether to go on and save.
+func (r *run) announce(ctx context.Context, acct *crbudget.Account, cov crbudget.Coverage, state *crbudget.State,
+	res *budgetResult, th int, id string, rep crbudget.Report, source string) bool {
+	b := r.Budget
+	if acct.State.Pending == nil || acct.State.Pending.ID != id {
+		owed := *acct
+		owed.Coverage, owed.State = cov, *state
+		conflict, err := b.Ledger.SaveBudgetAccount(ctx, owed)
+		switch {
+		case err != nil:
+			res.errs = append(res.errs, fmt.Errorf("claim/release budget: BUDGET %d%% not sent, the next run "+
+				"tries again: %w", th, err))
+			res.summary = summarize(rep, acct.State)
+			return false
+		case conflict:
+			res.summary = summarize(rep, acct.State)
+			return false // another run got there first and announces it
+		}
+		acct.Version++
+	}
+	n := status.Notification{
+		Event: status.EventBudget, ID: id, ObservedAt: rep.At,
+		Budget: &crbudget.Notice{Account: b.Account, Region: b.Region, Threshold: th, Report: rep, QuotaSource: source},
+	}
+	errs := r.Publisher.Publish(ctx, []status.Notification{n})
+	var err error
+	if len(errs) > 0 {
+		err = errs[0]
+	}
+	switch {
+	case err == nil:
+		state.Sent(th)
+		res.sent++
+	case errors.Is(err, status.ErrUnconfirmed):
+		res.unconfirmed++
+		res.errs = append(res.errs, fmt.Errorf("publish BUDGET %d%% unconfirmed: it may have been delivered; "+
+			"the next run sends it again with the same notificationId: %w", th, err))
+	default:
+		res.errs = append(res.errs, fmt.Errorf("publish BUDGET %d%%, the next run retries: %w", th, err))
+	}
+	return true
+}
+
+// syncLedger makes the reads the coverage plans, stores what they find, and returns the
+// coverage after them. A read that fails, or whose entries cannot be stored, leaves its range
+// for the next run.
+func (r *run) syncLedger(ctx context.Context, cov crbudget.Coverage, now time.Time) (crbudget.Coverage, error) {
+	b := r.Budget
+	pages := b.PagesPerRead
+	if pages <= 0 {
+		pages = DefaultLedgerPages
+	}
+	cov, reads := cov.Plan(now, orDefault(r.OperationsOverlap, DefaultOperationsOverlap))
+	var errs []error
+	for _, rd := range reads {
+		entries, complete, down, err := b.Source.Accepted(ctx, rd.Name, rd.From, rd.To, pages)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if len(entries) > 0 {
+			if err := b.Ledger.AddLedger(ctx, entries); err != nil {
+				errs = append(errs, err)
+				complete, down = false, rd.To
+			}
+		}
+		cov.Done(rd, complete, down)
+	}
+	cov.Finish()
+	return cov, errors.Join(errs...)
+}
+
+func summarize(rep crbudget.Report, s crbudget.State) *BudgetSummary {
+	bs := &BudgetSummary{Used: rep.Used, Limit: rep.Limit, Percent: math.Round(rep.Percent()*10) / 10,
+		LowerBound: rep.LowerBound, Announced: s.Announced}
+	if !rep.LedgerSince.IsZero() {
+		bs.LedgerSince = rep.LedgerSince.UTC().Format(time.RFC3339)
+	}
+	return bs
+}
+
+// BudgetPercent is for metrics: the budget's percentage, NaN when there is none.
+func (s Summary) BudgetPercent() float64 {
+	if s.Budget == nil || s.Budget.Off != "" || s.Budget.Limit == 0 {
+		return math.NaN()
+	}
+	return float64(s.Budget.Used) * 100 / float64(s.Budget.Limit)
+}
