@@ -104,6 +104,11 @@ func (h *Handler) emitMetrics(sum monitor.Summary, scheduled int) {
 		values[c.name] = c.value
 		metrics = append(metrics, map[string]string{"Name": c.name, "Unit": "Count"})
 	}
+	// The claim/release budget's percentage (ClaimReleaseBudgetAlarm), when there is a budget.
+	if pct := sum.BudgetPercent(); !math.IsNaN(pct) {
+		values["ClaimReleaseBudgetPercent"] = math.Round(pct*10) / 10
+		metrics = append(metrics, map[string]string{"Name": "ClaimReleaseBudgetPercent", "Unit": "Percent"})
+	}
 	if hrs := sum.HoursToNearestDeadline(now); !math.IsNaN(hrs) {
 		values["HoursToNearestDeadline"] = math.Round(hrs*100) / 100
 		metrics = append(metrics, map[string]string{"Name": "HoursToNearestDeadline", "Unit": "None"})

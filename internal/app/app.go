@@ -4,7 +4,9 @@
 package app
 
 import (
+	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +19,7 @@ import (
 	"github.com/phonewatch/phonewatch/internal/connect"
 	"github.com/phonewatch/phonewatch/internal/monitor"
 	"github.com/phonewatch/phonewatch/internal/notify"
+	"github.com/phonewatch/phonewatch/internal/quotas"
 	"github.com/phonewatch/phonewatch/internal/trigger"
 )
 
@@ -80,7 +83,32 @@ func NewMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub moni
 	if c, ok := st.(monitor.Cursor); ok {
 		m.Cursor = c // the cursor of the operations read lives in the state store
 	}
+	if l, ok := st.(monitor.Ledger); ok {
+		m.Budget = NewBudget(cfg, awsCfg, l)
+	}
 	return m
+}
+
+// NewBudget watches the claim/release budget with its ledger in the state store, read from the
+// monitor's own Operations (the CloudTrail reader, or a file for a local run), against
+// PHONE_NUMBER_QUOTA when set, else the quota Service Quotas gives.
+func NewBudget(cfg config.Config, awsCfg aws.Config, l monitor.Ledger) *monitor.Budget {
+	b := &monitor.Budget{Ledger: l, Region: awsCfg.Region}
+	if f := strings.SplitN(cfg.TopicARN, ":", 6); len(f) == 6 {
+		b.Region, b.Account = f[3], f[4] // the topic's account and Region are the function's
+	}
+	if cfg.PhoneNumberQuota > 0 {
+		b.Quota = func(context.Context) (int, string, error) {
+			return cfg.PhoneNumberQuota, config.PhoneNumberQuota, nil
+		}
+		return b
+	}
+	q := quotas.New(awsCfg)
+	b.Quota = func(ctx context.Context) (int, string, error) {
+		n, err := q.PhoneNumberQuota(ctx)
+		return n, quotas.Source(), err
+	}
+	return b
 }
 
 // NewOperations is the CloudTrail event-history reader of Connect's phone-number operations.

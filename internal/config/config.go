@@ -29,15 +29,21 @@ const (
 	ConnectBurst   = "CONNECT_BURST"
 	CloudTrail     = "CLOUDTRAIL"
 	SweepEvery     = "SWEEP_EVERY"
+	// PhoneNumberQuota is the account's phone-number quota for the claim/release budget.
+	PhoneNumberQuota = "PHONE_NUMBER_QUOTA"
 	// DisplayTimezone is an optional IANA time zone name: messages show local time beside UTC.
 	DisplayTimezone = "DISPLAY_TIMEZONE"
 )
+
+// MaxPhoneNumberQuota bounds PHONE_NUMBER_QUOTA: far above any quota Connect grants, low
+// enough that 2 x quota cannot overflow.
+const MaxPhoneNumberQuota = 10_000_000
 
 // Variables returns every environment variable the code reads for its configuration (the SAM
 // template must set each of them, and no other).
 func Variables() []string {
 	return []string{TopicARN, StateTable, TargetARNs, PhoneNumberIDs, RetryWindow, Reminders,
-		StuckAfter, NotifyRecovery, ConnectRPS, ConnectBurst, CloudTrail, SweepEvery, DisplayTimezone}
+		StuckAfter, NotifyRecovery, ConnectRPS, ConnectBurst, CloudTrail, SweepEvery, PhoneNumberQuota, DisplayTimezone}
 }
 
 // Config is a validated configuration.
@@ -53,6 +59,9 @@ type Config struct {
 	CloudTrail bool
 	// SweepEvery is how often a number that cannot have changed is described again.
 	SweepEvery time.Duration
+	// PhoneNumberQuota is PHONE_NUMBER_QUOTA: the claim/release budget's limit is twice it.
+	// 0 (unset) means: read it from Service Quotas where possible.
+	PhoneNumberQuota int
 	// Location is DISPLAY_TIMEZONE's zone, nil when unset (UTC only).
 	Location *time.Location
 	// Warnings are problems that did not fail the configuration (e.g. a default that cannot
@@ -196,6 +205,15 @@ func Load(lookup func(string) (string, bool), underLambda bool, checks Checks) (
 			fail(CloudTrail, v, "must be true or false")
 		}
 		c.CloudTrail = b
+	}
+	if v := get(PhoneNumberQuota); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPhoneNumberQuota {
+			fail(PhoneNumberQuota, v, fmt.Sprintf("must be a whole number of phone numbers from 1 to %d (the quota "+
+				"\"Phone numbers per instance\"), or empty to read it from Service Quotas", MaxPhoneNumberQuota))
+		} else {
+			c.PhoneNumberQuota = n
+		}
 	}
 	if v := get(DisplayTimezone); v != "" {
 		loc, err := time.LoadLocation(v)

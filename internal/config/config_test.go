@@ -23,7 +23,7 @@ func TestDefaults(t *testing.T) {
 	if !slices.Equal(c.Policy.Reminders, []time.Duration{time.Hour, 6 * time.Hour}) {
 		t.Errorf("reminders = %v, want [1h 6h] (nearest first)", c.Policy.Reminders)
 	}
-	if c.ConnectRPS != 2 || c.ConnectBurst != 5 || len(c.TargetARNs) != 0 || len(c.PhoneNumberIDs) != 0 {
+	if c.ConnectRPS != 2 || c.ConnectBurst != 5 || len(c.TargetARNs) != 0 || len(c.PhoneNumberIDs) != 0 || c.PhoneNumberQuota != 0 {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -32,7 +32,7 @@ func TestValues(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		TopicARN: "arn:aws:sns:us-east-1:111122223333:pw", StateTable: "t",
 		TargetARNs: " a , b,,a ", PhoneNumberIDs: "x", RetryWindow: "40s", Reminders: "10s, 5s",
-		StuckAfter: "3s", NotifyRecovery: "false", ConnectRPS: "0.5", ConnectBurst: "1",
+		StuckAfter: "3s", NotifyRecovery: "false", ConnectRPS: "0.5", ConnectBurst: "1", PhoneNumberQuota: " 99 ",
 	}), true, Checks{})
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +48,9 @@ func TestValues(t *testing.T) {
 	}
 	if c.ConnectRPS != 0.5 || c.ConnectBurst != 1 {
 		t.Errorf("rate = %v/%v", c.ConnectRPS, c.ConnectBurst)
+	}
+	if c.PhoneNumberQuota != 99 {
+		t.Errorf("PHONE_NUMBER_QUOTA = %d, want 99", c.PhoneNumberQuota)
 	}
 	c, err = Load(env(map[string]string{Reminders: "NONE"}), false, Checks{})
 	if err != nil || c.Policy.Reminders != nil {
@@ -75,6 +78,9 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		{"burst fraction", ConnectBurst, "2.5", "CONNECT_BURST"},
 		{"bad target", TargetARNs, "nope", "TARGET_ARNS: bad nope"},
 		{"bad id", PhoneNumberIDs, "nope", "PHONE_NUMBER_IDS: bad nope"},
+		{"quota zero", PhoneNumberQuota, "0", "PHONE_NUMBER_QUOTA=\"0\""},
+		{"quota fraction", PhoneNumberQuota, "9.5", "PHONE_NUMBER_QUOTA"},
+		{"quota huge", PhoneNumberQuota, "99999999999", "PHONE_NUMBER_QUOTA"},
 	}
 	checks := Checks{
 		TargetARN:      func(s string) error { return errors.New("bad " + s) },

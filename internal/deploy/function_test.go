@@ -210,14 +210,16 @@ func functionPermissions(t *testing.T, m mode) {
 		"connect:DescribePhoneNumber": `{"Fn::Sub":"arn:${AWS::Partition}:connect:*:${AWS::AccountId}:phone-number/*"}`,
 		"connect:ListPhoneNumbersV2":  `"*"`,
 		"cloudtrail:LookupEvents":     `"*"`,
-		"sns:Publish":                 onTopic,
-		"dynamodb:Scan":               onTable,
-		"dynamodb:BatchGetItem":       onTable,
-		"dynamodb:GetItem":            onTable,
-		"dynamodb:UpdateItem":         onTable,
-		"logs:CreateLogStream":        onLogs,
-		"logs:PutLogEvents":           onLogs,
-		"sqs:SendMessage":             onQueue,
+		// The claim/release budget reads one quota, on its own ARN (internal/quotas).
+		"servicequotas:GetServiceQuota": `{"Fn::Sub":"arn:${AWS::Partition}:servicequotas:${AWS::Region}:${AWS::AccountId}:connect/L-8F812903"}`,
+		"sns:Publish":                   onTopic,
+		"dynamodb:Scan":                 onTable,
+		"dynamodb:BatchGetItem":         onTable,
+		"dynamodb:GetItem":              onTable,
+		"dynamodb:UpdateItem":           onTable,
+		"logs:CreateLogStream":          onLogs,
+		"logs:PutLogEvents":             onLogs,
+		"sqs:SendMessage":               onQueue,
 	}
 	// The topic's key: the stack's own, or the central topic's when it is encrypted. SNS in the
 	// topic's Region uses it, so kms:ViaService names that Region.
@@ -489,6 +491,11 @@ func alarmsWatchTheWatcher(t *testing.T, m mode) {
 		{"UnconfirmedPublishesAlarm", "PhoneWatch", "UnconfirmedPublishes", onFunction, map[string]string{
 			"ComparisonOperator": `"GreaterThanOrEqualToThreshold"`, "Threshold": "1",
 			"EvaluationPeriods": "3", "DatapointsToAlarm": "3", "Statistic": `"Sum"`,
+		}},
+		// The claim/release budget at 90 % of Connect's limit (issue 21).
+		{"ClaimReleaseBudgetAlarm", "PhoneWatch", "ClaimReleaseBudgetPercent", onFunction, map[string]string{
+			"ComparisonOperator": `"GreaterThanOrEqualToThreshold"`, "Threshold": "90",
+			"EvaluationPeriods": "1", "Statistic": `"Maximum"`, "TreatMissingData": `"notBreaching"`,
 		}},
 		{"DeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", onQueue, map[string]string{
 			"ComparisonOperator": `"GreaterThanThreshold"`, "Threshold": "0", "Statistic": `"Maximum"`,

@@ -42,7 +42,8 @@ type LedgerSource interface {
 // Budget configures the claim/release budget step; Monitor.Budget nil leaves it out.
 type Budget struct {
 	Ledger Ledger
-	// Source reads the calls (nil: CloudTrail is off, and so is the budget).
+	// Source reads the calls; nil reads them from the Monitor's Operations when it can (the
+	// CloudTrail reader and a file both can), and with neither the budget is off.
 	Source LedgerSource
 	// Quota returns the account's phone-number quota and where it comes from; an error (or
 	// 0) says why there is none, and the budget is off.
@@ -108,7 +109,11 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		defer cancel()
 	}
 	var res budgetResult
-	if b.Source == nil {
+	src := b.Source
+	if src == nil {
+		src, _ = r.Operations.(LedgerSource)
+	}
+	if src == nil {
 		res.summary = &BudgetSummary{Off: "CloudTrail is off (CLOUDTRAIL=false): the budget needs its ledger of claims and releases"}
 		return res
 	}
@@ -124,7 +129,7 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		return fail(err)
 	}
 	now := r.now()
-	cov, syncErr := r.syncLedger(ctx, acct.Coverage, now)
+	cov, syncErr := r.syncLedger(ctx, src, acct.Coverage, now)
 	if syncErr != nil {
 		res.errs = append(res.errs, fmt.Errorf("claim/release budget: the ledger goes on next run: %w", syncErr))
 	}
@@ -211,7 +216,7 @@ func (r *run) announce(ctx context.Context, acct *crbudget.Account, cov crbudget
 // syncLedger makes the reads the coverage plans, stores what they find, and returns the
 // coverage after them. A read that fails, or whose entries cannot be stored, leaves its range
 // for the next run.
-func (r *run) syncLedger(ctx context.Context, cov crbudget.Coverage, now time.Time) (crbudget.Coverage, error) {
+func (r *run) syncLedger(ctx context.Context, src LedgerSource, cov crbudget.Coverage, now time.Time) (crbudget.Coverage, error) {
 	b := r.Budget
 	pages := b.PagesPerRead
 	if pages <= 0 {
@@ -220,7 +225,7 @@ func (r *run) syncLedger(ctx context.Context, cov crbudget.Coverage, now time.Ti
 	cov, reads := cov.Plan(now, orDefault(r.OperationsOverlap, DefaultOperationsOverlap))
 	var errs []error
 	for _, rd := range reads {
-		entries, complete, down, err := b.Source.Accepted(ctx, rd.Name, rd.From, rd.To, pages)
+		entries, complete, down, err := src.Accepted(ctx, rd.Name, rd.From, rd.To, pages)
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -36,44 +36,49 @@ const (
 	ledgerByAttr     = "caller"
 	ledgerNumberAttr = "number"
 	budgetAttr       = "budget"
-	// writeBatch is BatchWriteItem's limit of items per call.
-	writeBatch = 25
 )
 
-// AddLedger stores the entries, each under its event ID (storing one again is harmless),
-// in BatchWriteItem calls of 25, retrying the items DynamoDB leaves unprocessed.
+// AddLedger stores the entries, each under its event ID (storing one again is harmless).
+// They go as unconditional Updates in TransactWriteItems of up to 100, the calls the role
+// already has (IAM authorizes each as UpdateItem), so the ledger needs no permission of its own.
 func (d *Dynamo) AddLedger(ctx context.Context, entries []budget.Entry) error {
-	var reqs []types.WriteRequest
+	var writes []types.TransactWriteItem
 	seen := map[string]bool{}
 	for _, e := range entries {
 		if e.EventID == "" || seen[e.EventID] {
 			continue
 		}
 		seen[e.EventID] = true
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: ledgerItem(e)}})
+		writes = append(writes, types.TransactWriteItem{Update: d.ledgerUpdate(e)})
 	}
-	for chunk := range slices.Chunk(reqs, writeBatch) {
-		req := map[string][]types.WriteRequest{d.table: chunk}
-		for retry := 0; ; retry++ {
-			out, err := d.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
-			if err != nil {
-				return fmt.Errorf("write %d ledger entries to table %s: %w", len(chunk), d.table, err)
-			}
-			left := out.UnprocessedItems[d.table]
-			if len(left) == 0 {
-				break
-			}
-			if retry == maxRetries {
-				return fmt.Errorf("write ledger entries to table %s: %d still unprocessed after %d retries",
-					d.table, len(left), maxRetries)
-			}
-			if err := d.pause(ctx, retry); err != nil {
-				return fmt.Errorf("write ledger entries to table %s: %w", d.table, err)
-			}
-			req = map[string][]types.WriteRequest{d.table: left}
+	for chunk := range slices.Chunk(writes, writeChunk) {
+		if _, err := d.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: chunk}); err != nil {
+			return fmt.Errorf("write %d ledger entries to table %s: %w", len(chunk), d.table, err)
 		}
 	}
 	return nil
+}
+
+// ledgerUpdate sets every attribute of e's item.
+func (d *Dynamo) ledgerUpdate(e budget.Entry) *types.Update {
+	item := ledgerItem(e)
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var set []string
+	for _, name := range []string{ledgerNameAttr, ledgerTimeAttr, ledgerByAttr, ledgerNumberAttr, ttlAttr} {
+		if v, ok := item[name]; ok {
+			ph := strconv.Itoa(len(set))
+			names["#a"+ph], values[":a"+ph] = name, v
+			set = append(set, "#a"+ph+" = :a"+ph)
+		}
+	}
+	return &types.Update{
+		TableName:                 aws.String(d.table),
+		Key:                       key(ledgerPrefix + e.EventID),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}
 }
 
 func ledgerItem(e budget.Entry) map[string]types.AttributeValue {
@@ -163,32 +168,30 @@ func (d *Dynamo) BudgetAccount(ctx context.Context) (budget.Account, error) {
 }
 
 // SaveBudgetAccount writes a where the stored version is still a.Version (none stored: 0),
-// storing Version+1. conflict reports that another run wrote it first (nothing written).
+// storing Version+1, with a conditional UpdateItem. conflict reports that another run wrote it
+// first (nothing written).
 func (d *Dynamo) SaveBudgetAccount(ctx context.Context, a budget.Account) (conflict bool, err error) {
 	body, err := json.Marshal(a)
 	if err != nil {
 		return false, fmt.Errorf("encode the budget item: %w", err)
 	}
-	in := &dynamodb.PutItemInput{
-		TableName: aws.String(d.table),
-		Item: map[string]types.AttributeValue{
-			keyAttr:     &types.AttributeValueMemberS{Value: budgetKey},
-			versionAttr: &types.AttributeValueMemberN{Value: strconv.FormatInt(a.Version+1, 10)},
-			budgetAttr:  &types.AttributeValueMemberS{Value: string(body)},
+	in := &dynamodb.UpdateItemInput{
+		TableName:                aws.String(d.table),
+		Key:                      key(budgetKey),
+		UpdateExpression:         aws.String("SET #v = :next, #b = :b"),
+		ExpressionAttributeNames: map[string]string{"#v": versionAttr, "#b": budgetAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":next": &types.AttributeValueMemberN{Value: strconv.FormatInt(a.Version+1, 10)},
+			":b":    &types.AttributeValueMemberS{Value: string(body)},
 		},
-		ExpressionAttributeNames: map[string]string{"#k": keyAttr},
 	}
 	if a.Version == 0 {
-		in.ConditionExpression = aws.String("attribute_not_exists(#k)")
+		in.ConditionExpression = aws.String("attribute_not_exists(#v)")
 	} else {
 		in.ConditionExpression = aws.String("#v = :v")
-		in.ExpressionAttributeNames["#v"] = versionAttr
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(a.Version, 10)},
-		}
-		delete(in.ExpressionAttributeNames, "#k")
+		in.ExpressionAttributeValues[":v"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(a.Version, 10)}
 	}
-	_, err = d.client.PutItem(ctx, in)
+	_, err = d.client.UpdateItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &failed):
