@@ -32,6 +32,9 @@ const (
 	// Loss: a fault-free run saw a number FAILED, and its chain's FAILED (or EXPIRED) was
 	// never delivered.
 	Loss = "loss"
+	// Unsendable: a notification SNS cannot accept as rendered (over 256 KiB, say, from an
+	// unbounded CloudTrail value): refused run after run.
+	Unsendable = "unsendable"
 	// NoFailure: an episode notification about a number that never failed.
 	NoFailure = "no-such-failure"
 )
@@ -65,6 +68,8 @@ type Judge struct {
 	told       map[chainKey]bool // FAILED or EXPIRED delivered
 	once       map[string]bool   // violations reported once per key
 	runIDs     map[*run][]string // IDs delivered by a run (unanswered if it dies)
+	rendered   map[string]string // why SNS refuses a notification as rendered, by ID
+	cur        *run
 }
 
 type bound struct {
@@ -81,7 +86,7 @@ func newJudge(w *World) *Judge {
 	return &Judge{w: w, bounds: map[string][]bound{}, copies: map[string]int{}, unanswered: map[string]int{},
 		facts: map[string]map[string]bool{}, announced: map[chainKey]time.Time{},
 		stated: map[chainKey]map[time.Time]bool{}, told: map[chainKey]bool{}, once: map[string]bool{},
-		runIDs: map[*run][]string{}}
+		runIDs: map[*run][]string{}, rendered: map[string]string{}}
 }
 
 func (j *Judge) violate(class string, r *run, id, format string, args ...any) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/phonewatch/phonewatch/internal/connect/connecttest"
 	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/notify"
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
@@ -215,6 +216,10 @@ func (p publisher) Publish(ctx context.Context, ns []status.Notification) []erro
 	errs := make([]error, len(ns))
 	for i, n := range ns {
 		mode := r.w.snsMode(r.idx, i)
+		r.w.judge.cur = r
+		if why := r.w.judge.unsendable(n); why != "" {
+			mode = snsDown // SNS refuses it, run after run
+		}
 		if mode != snsOK {
 			r.faulty = true
 		}
@@ -239,6 +244,39 @@ func (p publisher) Publish(ctx context.Context, ns []status.Notification) []erro
 	_ = ctx
 	return errs
 }
+
+// unsendable says why SNS would refuse n as rendered (the real renderer), "" when it would
+// not; a violation the first time. The answer is kept by notification ID (content), since a
+// refused notification is tried again every run.
+func (j *Judge) unsendable(n status.Notification) string {
+	why, ok := j.rendered[n.ID]
+	if !ok {
+		why = render(n)
+		j.rendered[n.ID] = why
+		if why != "" {
+			j.violate(Unsendable, j.cur, n.Number.ID, "%s %s: %s", n.Event, n.ID, why)
+		}
+	}
+	return why
+}
+
+func render(n status.Notification) string {
+	msg, err := notify.Message(n)
+	if err != nil {
+		return "not renderable: " + err.Error()
+	}
+	size := len(msg) + len(notify.Subject(n))
+	for k, v := range notify.Attributes(n) {
+		size += len(k) + len(v) + len("String")
+	}
+	if size > snsMaxBytes {
+		return fmt.Sprintf("%d bytes, more than SNS's %d", size, snsMaxBytes)
+	}
+	return ""
+}
+
+// snsMaxBytes is SNS's limit for one message, subject and attributes included.
+const snsMaxBytes = 256 * 1024
 
 func (w *World) snsMode(run, i int) string {
 	if !w.p.snsFaulty || w.draining {

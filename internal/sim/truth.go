@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/phonewatch/phonewatch/internal/status"
@@ -31,6 +32,9 @@ const (
 	alice = "arn:aws:iam::123456789012:user/alice"
 	bob   = "arn:aws:iam::123456789012:user/bob"
 )
+
+// hugeBob is bob's ARN in a world whose CloudTrail values are hostile: 32 KB.
+var hugeBob = "arn:aws:sts::123456789012:assumed-role/" + strings.Repeat("b", 32*1024) + "/bob"
 
 // call is one true Connect call on a number.
 type call struct {
@@ -146,6 +150,7 @@ type params struct {
 	outageTo        time.Time
 	ctDelayHours    bool // some CloudTrail events appear hours late
 	websiteShare    float64
+	hugeCaller      bool // bob's ARN is 32 KB long (a hostile or broken CloudTrail value)
 	preexistingProb float64
 }
 
@@ -166,6 +171,7 @@ func newParams(rng *rand.Rand) params {
 		ctDelayHours:    rng.IntN(4) == 0,
 		websiteShare:    []float64{0, 0.25, 0.5}[rng.IntN(3)],
 		preexistingProb: 0.5,
+		hugeCaller:      rng.IntN(10) == 0,
 	}
 	if rng.IntN(3) == 0 {
 		p.targets = []string{instanceA}
@@ -213,6 +219,9 @@ func genNumber(rng *rand.Rand, p params, seed uint64, i int) *number {
 			c.by = alice
 		default:
 			c.by = bob
+			if p.hugeCaller {
+				c.by = hugeBob
+			}
 		}
 		if !c.website {
 			c.appear = at.Add(lag(rng, p))
