@@ -241,11 +241,21 @@ func (j *Judge) fact(r *run, id, key string, n status.Notification) {
 		ids = map[string]bool{}
 		j.facts[key] = ids
 	}
-	ids[n.ID] = true
-	if len(ids) == 2 && !ids["reported"] {
-		ids["reported"] = true
-		j.violate(Duplicate, r, id, "%s %s: a second notification ID for one fact (%s)", n.Event, n.ID, key)
+	if ids[n.ID] {
+		return
 	}
+	// A new ID for a fact already told is a duplicate, unless each earlier one went out
+	// unanswered: the monitor could not know it was delivered, and a duplicate is better than
+	// a loss (say, a FAILED sent again with a deadline a late CloudTrail event corrected).
+	for prev := range ids {
+		if prev != "reported" && j.unanswered[prev] == 0 && !ids["reported"] {
+			ids["reported"] = true
+			j.violate(Duplicate, r, id, "%s %s: a second notification ID for one fact (%s), after %s was confirmed",
+				n.Event, n.ID, key, prev)
+			break
+		}
+	}
+	ids[n.ID] = true
 }
 
 // boundExisted says which lower bound of failure fi existed for run r, "" if none did. A

@@ -72,6 +72,9 @@ func TestJudgeCatches(t *testing.T) {
 		{name: "a copy after an unanswered attempt", at: 21 * time.Hour, mode: snsLostDelivered,
 			notes: []status.Notification{failed("a", release.Add(-time.Hour), status.BasisTransition),
 				failed("a", release.Add(-time.Hour), status.BasisTransition)}},
+		{name: "a corrected FAILED after an unanswered one", at: 21 * time.Hour, mode: snsLostDelivered,
+			notes: []status.Notification{failed("a", release.Add(-time.Hour), status.BasisTransition),
+				failed("b", release.Add(-2*time.Hour), status.BasisTransition)}},
 		{name: "before any failure", at: 12 * time.Hour,
 			notes: []status.Notification{failed("a", release, status.BasisTransition)}, want: NoFailure},
 	} {
@@ -116,5 +119,48 @@ func TestJudgeMissedBound(t *testing.T) {
 	w.judge.attempted(r2, note, snsOK)
 	if len(w.judge.Violations) == 0 || w.judge.Violations[0].Class != MissedBound {
 		t.Fatalf("violations %v, want %s", w.judge.Violations, MissedBound)
+	}
+}
+
+// After a run: a deadline in force earlier than the one delivered needs a DEADLINE stating it,
+// and a fault-free run that saw the number FAILED must have delivered its FAILED.
+func TestJudgeAfterRun(t *testing.T) {
+	release := Start.Add(44*time.Hour + 5*time.Minute)
+	for _, tc := range []struct {
+		name     string
+		deadline *status.Notification // a DEADLINE attempted in the run
+		told     bool                 // the FAILED was delivered before
+		want     []string
+	}{
+		{name: "moved earlier, not announced", told: true, want: []string{Unannounced}},
+		{name: "moved earlier, announced", told: true, deadline: &status.Notification{Event: eventDeadline, ID: "d",
+			Status: status.Failed, RetryDeadline: release.Add(-2 * time.Hour), Basis: status.BasisTransition}},
+		{name: "never told", want: []string{Loss}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, n := judgeWorld()
+			if tc.told {
+				early := &run{w: w, idx: 1, at: Start.Add(20*time.Hour + 10*time.Minute), readSeq: 0}
+				w.judge.attempted(early, status.Notification{Event: status.EventFailed, ID: "f", Number: status.Number{ID: n.id},
+					Status: status.Failed, RetryDeadline: release.Add(-time.Hour), Basis: status.BasisTransition}, snsOK)
+			}
+			r := &run{w: w, idx: 2, at: Start.Add(21 * time.Hour), readSeq: 0,
+				answered: map[string]status.Status{n.id: status.Failed}}
+			if tc.deadline != nil {
+				tc.deadline.Number = status.Number{ID: n.id}
+				w.judge.attempted(r, *tc.deadline, snsOK)
+			}
+			w.st.recs[n.id] = status.Record{Number: status.Number{ID: n.id}, Status: status.Failed,
+				Episode: &status.Episode{FailedSince: Start.Add(20*time.Hour + 10*time.Minute), Deadline: release.Add(-2 * time.Hour),
+					Basis: status.BasisTransition}}
+			w.judge.afterRun(r, true)
+			var got []string
+			for _, v := range w.judge.Violations {
+				got = append(got, v.Class)
+			}
+			if len(got) != len(tc.want) || (len(got) > 0 && got[0] != tc.want[0]) {
+				t.Fatalf("violations %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -21,14 +21,9 @@ var (
 // fixes land (then removed, one by one): the world still plays and reports them, with a replay
 // command, but they do not fail the test. Every other class fails it.
 var knownViolations = map[string]string{
-	Unannounced: "issue 17 #1: a deadline moved earlier by a late CloudTrail event is never announced",
 	MissedBound: "issue 17 #2: CloudTrail read only from the cursor less 15 minutes; a late event or a newly watched number keeps first-observation",
 	WrongCall:   "issue 17 #5: an older, successful claim is named as the call that failed",
-	Duplicate:   "issue 17 #3/#6: a false gone or a call taken as a retry starts a second episode of one failure",
-	FalseExpiry: "issue 17 #3: two 404s from overlapping runs confirm gone",
-	Late:        "issue 17 #3: a 404 taken as a not-FAILED check bounds a new episode too late",
 	Unsendable:  "issue 17 #7: CloudTrail values go into messages unbounded (a 32 KB caller ARN)",
-	Loss:        "issue 17 #7: a FAILED that SNS refuses as too large is never delivered",
 }
 
 // TestWorld plays -histories worlds from seed -from and judges every notification they deliver.
