@@ -173,8 +173,8 @@ func TestIssue17CallWithinSkewIsNoRetry(t *testing.T) {
 // not-FAILED check.
 func TestIssue17OverlappingNotFoundIsNotGone(t *testing.T) {
 	p := DefaultPolicy()
-	r, ns := Decide(nil, observe(Claimed, 0), p)
-	r, ns = Decide(&r, observe(Failed, 10*time.Minute), p)
+	r, _ := Decide(nil, observe(Claimed, 0), p)
+	r, ns := Decide(&r, observe(Failed, 10*time.Minute), p)
 	deliver(&r, ns)
 	for _, at := range []time.Duration{time.Hour, time.Hour + time.Second} {
 		if r, ns = Decide(&r, observe(NotFound, at), p); len(ns) != 0 {
