@@ -166,7 +166,9 @@ func TestE2ESweepDescribesOnlyWhatCanChange(t *testing.T) {
 func TestE2EGoneNeedsConfirmation(t *testing.T) {
 	s := newStack(t)
 	s.connect.SetStatus(sampleClaimed2, "FAILED", "The phone number claim failed.")
-	fn := startFunction(t, buildBootstrap(t, "build"), s.env())
+	// Two 404s confirm "gone" only a schedule period apart (1/288 of the window: 0.2 s here),
+	// never two from overlapping runs.
+	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=1m", "REMINDERS=none"))
 
 	if sum := fn.mustInvoke(t, scheduled); sum.NotificationsSent != 2 {
 		t.Fatalf("first run summary = %+v, want the two FAILED", sum)
