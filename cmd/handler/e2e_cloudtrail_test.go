@@ -99,12 +99,15 @@ func TestE2ECloudTrailDegrades(t *testing.T) {
 	fn := startFunction(t, buildBootstrap(t, "build"), s.env())
 
 	sum := fn.mustInvoke(t, scheduled)
-	if sum.Checked != 4 || sum.NotificationsSent != 1 || !sum.Complete || len(sum.Errors) != 1 {
-		t.Fatalf("summary = %+v, want 4 checked, 1 sent, complete, one error", sum)
+	// One error for the operations read, and one for the claim/release ledger's read when the
+	// budget step reached CloudTrail in this run.
+	if sum.Checked != 4 || sum.NotificationsSent != 1 || !sum.Complete || len(sum.Errors) < 1 || len(sum.Errors) > 2 {
+		t.Fatalf("summary = %+v, want 4 checked, 1 sent, complete, one or two errors", sum)
 	}
-	if e := sum.Errors[0]; e.PhoneNumberID != "" || !strings.Contains(e.Error, "cloudtrail:LookupEvents") ||
-		!strings.Contains(e.Error, "AccessDenied") {
-		t.Errorf("error = %+v, want one run error naming cloudtrail:LookupEvents and AccessDenied", e)
+	for _, e := range sum.Errors {
+		if e.PhoneNumberID != "" || !strings.Contains(e.Error, "cloudtrail:LookupEvents") || !strings.Contains(e.Error, "AccessDenied") {
+			t.Errorf("error = %+v, want a run error naming cloudtrail:LookupEvents and AccessDenied", e)
+		}
 	}
 	if s.cloudtrail.Calls() == 0 {
 		t.Error("the function never asked the CloudTrail test server")
