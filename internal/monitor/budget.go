@@ -16,7 +16,10 @@ import (
 // on the first run and across runs when CloudTrail has more than one run may read), counts it
 // over Connect's rolling 180 days against 2 x the phone-number quota, and announces 75, 90 and
 // 100 % once per crossing (a BUDGET notification). It runs beside the checks, after the
-// run's own CloudTrail read, and never fails the run: its problems are summary errors.
+// run's own CloudTrail read, and never fails the run. A BUDGET that could not be delivered is a
+// summary error, like any notification; a ledger or quota problem is the budget's own (its
+// "error" in the summary, and the log), so that it does not count as a number that could not be
+// checked (CloudTrail denied would otherwise be reported twice).
 
 // Ledger keeps the budget's ledger and the account-level budget item in the state store.
 type Ledger interface {
@@ -70,12 +73,16 @@ type BudgetSummary struct {
 	Announced int `json:"announced"`
 	// Off says why there is no budget this run (then the other fields are zero).
 	Off string `json:"off,omitempty"`
+	// Error is what went wrong with the ledger this run (it goes on in the next).
+	Error string `json:"error,omitempty"`
 }
 
 // budgetResult is what the step hands back to the run.
 type budgetResult struct {
-	summary     *BudgetSummary
-	errs        []error
+	summary *BudgetSummary
+	// errs are BUDGET notifications not delivered (summary errors); problems are the ledger's
+	// and the quota's (the budget's own error).
+	errs, problems []error
 	sent        int
 	unconfirmed int
 }
@@ -95,6 +102,12 @@ func (r *run) startBudget(ctx context.Context, scheduled bool) func() {
 		r.sum.Unconfirmed += res.unconfirmed
 		for _, err := range res.errs {
 			r.addError("", err)
+		}
+		if err := errors.Join(res.problems...); err != nil {
+			r.log().WarnContext(ctx, "claim/release budget", "error", err)
+			if r.sum.Budget != nil {
+				r.sum.Budget.Error = err.Error()
+			}
 		}
 	}
 }
@@ -118,9 +131,9 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		return res
 	}
 	fail := func(err error) budgetResult {
-		res.errs = append(res.errs, fmt.Errorf("claim/release budget: %w", err))
+		res.problems = append(res.problems, err)
 		if res.summary == nil {
-			res.summary = &BudgetSummary{Off: "the budget could not be counted this run (see errors)"}
+			res.summary = &BudgetSummary{Off: "the budget could not be counted this run (see its error)"}
 		}
 		return res
 	}
@@ -131,7 +144,7 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 	now := r.now()
 	cov, syncErr := r.syncLedger(ctx, src, acct.Coverage, now)
 	if syncErr != nil {
-		res.errs = append(res.errs, fmt.Errorf("claim/release budget: the ledger goes on next run: %w", syncErr))
+		res.problems = append(res.problems, fmt.Errorf("the ledger goes on next run: %w", syncErr))
 	}
 	quota, source, qerr := b.Quota(ctx)
 	state := acct.State
@@ -140,7 +153,7 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		if err != nil && entries == nil {
 			return fail(err)
 		} else if err != nil {
-			res.errs = append(res.errs, fmt.Errorf("claim/release budget: %w", err))
+			res.problems = append(res.problems, err)
 		}
 		rep := crbudget.Count(entries, quota, cov.CompleteSince(), now)
 		var th int
@@ -180,8 +193,8 @@ func (r *run) announce(ctx context.Context, acct *crbudget.Account, cov crbudget
 		conflict, err := b.Ledger.SaveBudgetAccount(ctx, owed)
 		switch {
 		case err != nil:
-			res.errs = append(res.errs, fmt.Errorf("claim/release budget: BUDGET %d%% not sent, the next run "+
-				"tries again: %w", th, err))
+			res.errs = append(res.errs, fmt.Errorf("claim/release budget: BUDGET %d%% not sent (its state could not "+
+				"be saved), the next run tries again: %w", th, err))
 			res.summary = summarize(rep, acct.State)
 			return false
 		case conflict:
