@@ -83,8 +83,8 @@ type budgetResult struct {
 	// errs are BUDGET notifications not delivered (summary errors); problems are the ledger's
 	// and the quota's (the budget's own error).
 	errs, problems []error
-	sent        int
-	unconfirmed int
+	sent           int
+	unconfirmed    int
 }
 
 // startBudget runs the budget step in the background and returns the function that waits
