@@ -137,7 +137,7 @@ func (r Renderer) budgetText(n status.Notification) string {
 		budget.WindowDays, rep.Limit, rep.Quota)
 	w("Quota from:        %s\n", orNone(visible(b.QuotaSource)))
 	if !rep.OldestCountedAt.IsZero() {
-		w("Oldest counted:    %s (leaves the window %s)\n", r.at(rep.OldestCountedAt), r.at(rep.NextSlotFreesAt))
+		w("Oldest counted:    %s\n", r.atNote(rep.OldestCountedAt, "leaves the window "+r.at(rep.NextSlotFreesAt)))
 	}
 	if len(rep.TopCallers) > 0 {
 		w("Top callers:\n")
@@ -148,11 +148,11 @@ func (r Renderer) budgetText(n status.Notification) string {
 	if rep.LedgerSince.IsZero() {
 		w("Ledger:            still being filled from CloudTrail (it keeps 90 days): the count is a lower bound\n")
 	} else {
-		w("Ledger since:      %s", r.at(rep.LedgerSince))
+		note := ""
 		if rep.LowerBound {
-			w(" (less than %d days: the count is a lower bound)", budget.WindowDays)
+			note = fmt.Sprintf("less than %d days: the count is a lower bound", budget.WindowDays)
 		}
-		w("\n")
+		w("Ledger since:      %s\n", r.atNote(rep.LedgerSince, note))
 	}
 	w("Checked at:        %s\n", r.at(n.ObservedAt))
 	w("\nAbout the count:\n%s\n", wrap(fmt.Sprintf("By default Connect lets an account claim and release up to 200%% "+
@@ -160,7 +160,11 @@ func (r Renderer) budgetText(n status.Notification) string {
 		"release 99, claim 99, release 99 exceeds it). phonewatch counts every ClaimPhoneNumber and ReleasePhoneNumber "+
 		"that Connect accepted, as CloudTrail recorded it; changes made in the Connect admin website are not in "+
 		"CloudTrail and not counted.", budget.WindowDays), 94))
-	w("\n-- \nSent by phonewatch, which watches Amazon Connect phone numbers.\n")
+	if r.Printed {
+		w("\n-- \nPrinted by phonewatch check, a local run: not sent to anyone.\n")
+	} else {
+		w("\n-- \nSent by phonewatch, which watches Amazon Connect phone numbers.\n")
+	}
 	if n.ID != "" {
 		w("Notification ID: %s (the same on a repeat of this message)\n", visible(n.ID))
 	}

@@ -136,7 +136,11 @@ func (r Renderer) chatbotDescription(n status.Notification) string {
 	add("Status", st)
 	if op := n.Operation; op != nil {
 		by := md(callerShort(op.By), 200)
-		add("Failed operation", md(op.Name, 60)+" by "+by+" at "+r.at(op.At)+" → "+code(op.TargetARN, 600))
+		label := "Failed operation"
+		if n.Event == status.EventStuck {
+			label = "Operation"
+		}
+		add(label, md(op.Name, 60)+" by "+by+" at "+r.at(op.At)+" → "+code(op.TargetARN, 600))
 		if op.By != "" {
 			add("Caller", code(op.By, 600))
 		}
@@ -178,7 +182,7 @@ func (r Renderer) chatbotDeadline(add func(label, value string), n status.Notifi
 		if n.Basis == status.BasisFirstObservation && n.TimeLeft() > 0 {
 			left = "at most " + left
 		}
-		add("Retry deadline", deadline+" (*"+left+"* at the check)")
+		add("Retry deadline", r.atNote(n.RetryDeadline, "*"+left+"* at the check"))
 		if n.Event == status.EventReminder {
 			add("Reminder", "due "+status.FormatOffset(n.Reminder)+" before the deadline")
 		}
@@ -187,14 +191,20 @@ func (r Renderer) chatbotDeadline(add func(label, value string), n status.Notifi
 			if op := n.Operation; op != nil {
 				call = md(op.Name, 60) + " at " + r.at(op.At)
 			}
-			add("Previous deadline", r.at(n.PreviousDeadline)+" (restarted by the new "+call+")")
+			add("Previous deadline", r.atNote(n.PreviousDeadline, "replaced: the new "+call+" restarted it"))
 		}
 		add("Deadline basis", md(string(n.Basis), 60)+" — "+r.basisShort(n))
 	case status.EventRecovered:
-		add("Was FAILED since", r.at(n.FailedSince)+" (deadline was "+deadline+")")
+		add("Was FAILED since", r.atNote(n.FailedSince, "deadline was "+deadline))
 	case status.EventStuck:
-		add("IN_PROGRESS since", r.at(n.InProgressSince)+
-			" ("+human(n.ObservedAt.Sub(n.InProgressSince))+" at the check)")
+		if op := stuckOperation(n); op != nil {
+			add("IN_PROGRESS since", r.atNote(op.At, md(op.Name, 60)+" by "+md(callerShort(op.By), 200)+
+				", from CloudTrail; "+human(stuckAge(n))+" at the check"))
+			add("First seen IN_PROGRESS", r.at(n.InProgressSince))
+		} else {
+			add("IN_PROGRESS since", r.atNote(n.InProgressSince, "first seen; "+human(stuckAge(n))+
+				" at the check; it may have started earlier: CloudTrail showed no call"))
+		}
 	}
 }
 
@@ -203,7 +213,7 @@ func (r Renderer) basisShort(n status.Notification) string {
 	failed := r.at(n.FailedSince)
 	latest := ""
 	if !n.LatestRelease.IsZero() {
-		latest = " Latest possible release: " + r.at(n.LatestRelease) + "."
+		latest = " Connect may keep the number until " + r.at(n.LatestRelease) + " at most: do not count on it."
 	}
 	switch n.Basis {
 	case status.BasisTransition:
@@ -298,23 +308,35 @@ func nonEmpty(ss ...string) []string {
 	return out
 }
 
-// mdSpecial are the ASCII characters that format text in Slack's mrkdwn or in Markdown when they
-// appear inside a line: bold, italic, code, strike, links, tables, and the escape itself. They
-// are backslash-escaped, Markdown's own escape; <, > and & are written as the entities Slack
-// requires (&lt; &gt; &amp;), which also defuses Slack's <!channel>, <@user> and <url|text>.
-// Line-start syntax (#, >, -, 1.) cannot occur: values never start a line, and their line breaks
-// are escaped.
-const mdSpecial = "\\*_`~[]|"
+// Slack's mrkdwn, which Amazon Q Developer's client-markdown renders in (its custom
+// notification guide: "rendered using the chat platform's markdown"), has no escape character:
+// a backslash shows as a backslash. What it formats, and so what md defuses in a value:
+//   - & < > must be written &amp; &lt; &gt; (Slack's own escaping rule); this also defuses
+//     <!channel>, <@user> and <url|text>;
+//   - *bold*, _italic_ and ~strike~ need their marker at a word's edge (after a space or
+//     punctuation, or before one): a marker inside a word (TOLL_FREE, IN_PROGRESS, a*b) is plain
+//     text and is kept as it is; a marker at a word's edge becomes its lookalike (∗ ˍ ∼), which
+//     nothing formats; a backtick (`code`) always becomes ˋ, wherever it stands;
+//   - nothing else ([text](url), |, #, \) is syntax in mrkdwn, and is kept as written.
+// Labels and titles are phonewatch's own markdown (*Retry deadline:*), never a value's.
 
-// md returns s as markdown that shows s as written and formats nothing: the characters of
-// mdSpecial backslash-escaped, <, > and & as entities, control characters and invalid UTF-8
-// escaped visibly (as visible does). The result is at most budget characters: when s does not
-// fit, it is cut between characters (never inside an escape) and ends with "…".
+// mdLookalike is what a formatting marker at a word's edge becomes.
+var mdLookalike = map[rune]string{'*': "∗", '_': "ˍ", '~': "∼", '`': "ˋ"}
+
+// md returns s as mrkdwn that shows s as written and formats nothing (see above), control
+// characters and invalid UTF-8 escaped visibly (as visible does). The result is at most budget
+// characters: when s does not fit, it is cut between characters (never inside an entity) and
+// ends with "…".
 func md(s string, budget int) string {
 	var b strings.Builder
 	used := 0
+	prev := ' ' // the string's start is a word's edge
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
+		next, _ := utf8.DecodeRuneInString(s[i+size:])
+		if i+size >= len(s) {
+			next = ' ' // and so is its end
+		}
 		var piece string
 		switch {
 		case r == utf8.RuneError && size == 1:
@@ -325,8 +347,8 @@ func md(s string, budget int) string {
 			piece = "&lt;"
 		case r == '>':
 			piece = "&gt;"
-		case strings.ContainsRune(mdSpecial, r):
-			piece = `\` + string(r)
+		case r == '`' || (mdLookalike[r] != "" && !(wordRune(prev) && wordRune(next))):
+			piece = mdLookalike[r]
 		case r != ' ' && !unicode.IsPrint(r):
 			var e strings.Builder
 			writeRuneEscape(&e, r)
@@ -335,6 +357,7 @@ func md(s string, budget int) string {
 			piece = string(r)
 		}
 		i += size
+		prev = r
 		n := utf8.RuneCountInString(piece)
 		// Keep one character for the ellipsis unless this piece ends s.
 		if used+n > budget || (i < len(s) && used+n > budget-1) {
@@ -346,6 +369,9 @@ func md(s string, budget int) string {
 	}
 	return b.String()
 }
+
+// wordRune reports whether r is inside a word for mrkdwn: a letter or a digit.
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // code shows s as an inline code span when it can be one safely (no backtick, no character that
 // Slack treats specially even in code, nothing non-printable), and escaped as md otherwise.

@@ -36,7 +36,7 @@ func (r Renderer) deadlineHeadline(n status.Notification, num string) string {
 			num, r.at(n.RetryDeadline), prev)
 	}
 	return fmt.Sprintf("The retry deadline of Amazon Connect phone number %s is earlier than phonewatch told you: "+
-		"retry before %s (%s at the check), not %s.", num, r.at(n.RetryDeadline), human(n.TimeLeft())+" left", prev)
+		"retry before %s, not %s.", num, r.atNote(n.RetryDeadline, human(n.TimeLeft())+" left at the check"), prev)
 }
 
 // deadlineReason words why the deadline moved, "" when the notification does not say.
@@ -47,7 +47,7 @@ func (r Renderer) deadlineReason(n status.Notification) string {
 		if op := n.Operation; op != nil {
 			call = visible(op.Name) + " by " + visible(callerShort(op.By)) + " at " + r.at(op.At)
 		}
-		return "CloudTrail now shows " + call + " (its event came late). The failure came after that call, so " +
+		return "CloudTrail now shows " + call + "; its event came late. The failure came after that call, so " +
 			"the deadline is the call plus the retry window, earlier than the bound announced before."
 	case status.ReasonRetryWindow:
 		return "RETRY_WINDOW is shorter than when the deadline was announced; the deadline is bounded with the " +
@@ -59,25 +59,23 @@ func (r Renderer) deadlineReason(n status.Notification) string {
 	}
 }
 
-// deadlineMovedLines writes the deadline block of the text.
+// deadlineMovedLines writes the deadline block of the text: one deadline to work to (the latest
+// release is explained under About the deadline, where it reads as no second deadline).
 func (r Renderer) deadlineMovedLines(b *strings.Builder, n status.Notification) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	w("Retry deadline:    %s (%s at the check)\n", r.at(n.RetryDeadline), timeLeft(n.TimeLeft()))
+	w("Retry deadline:    %s\n", r.atNote(n.RetryDeadline, timeLeft(n.TimeLeft())+" at the check"))
 	if !n.PreviousDeadline.IsZero() {
-		w("Previous deadline: %s (announced before: no longer valid)\n", r.at(n.PreviousDeadline))
+		w("Previous deadline: %s\n", r.atNote(n.PreviousDeadline, "announced before: no longer valid"))
 	}
 	if why := r.deadlineReason(n); why != "" {
 		w("Why it moved:      %s\n", strings.ReplaceAll(wrap(why, 74), "\n", "\n                   "))
-	}
-	if !n.LatestRelease.IsZero() && !n.LatestRelease.Equal(n.RetryDeadline) {
-		w("Latest release:    %s (the deadline cannot be later than this)\n", r.at(n.LatestRelease))
 	}
 	w("Deadline basis:    %s (see About the deadline)\n", visible(string(n.Basis)))
 }
 
 // chatbotDeadlineMoved adds the deadline lines of a DEADLINE for chat.
 func (r Renderer) chatbotDeadlineMoved(add func(label, value string), n status.Notification) {
-	add("Retry deadline", r.at(n.RetryDeadline)+" (*"+timeLeft(n.TimeLeft())+"* at the check)")
+	add("Retry deadline", r.atNote(n.RetryDeadline, "*"+timeLeft(n.TimeLeft())+"* at the check"))
 	if !n.PreviousDeadline.IsZero() {
 		add("Previous deadline", "~"+r.at(n.PreviousDeadline)+"~ (announced before: no longer valid)")
 	}

@@ -48,5 +48,5 @@ func ExampleMachine() {
 	}
 	fmt.Println(string(b))
 	// Output:
-	// {"schemaVersion":"1","event":"EXPIRED","phoneNumberId":"7f1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d","phoneNumberArn":"","phoneNumber":"+18005550100","countryCode":"","numberType":"","targetArn":"","instanceId":"","status":"NOT_FOUND","statusMessage":"","failedSince":"2026-11-26T05:40:00Z","retryDeadline":"2026-11-27T05:35:00Z","deadlineBasis":"transition","observedAt":"2026-11-27T08:35:00Z"}
+	// {"schemaVersion":"1","event":"EXPIRED","phoneNumberId":"7f1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d","phoneNumberArn":"","phoneNumber":"+18005550100","countryCode":"","numberType":"","targetArn":"","instanceId":"","status":"NOT_FOUND","statusMessage":"","description":"","failedSince":"2026-11-26T05:40:00Z","retryDeadline":"2026-11-27T05:35:00Z","deadlineBasis":"transition","observedAt":"2026-11-27T08:35:00Z"}
 }

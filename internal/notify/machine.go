@@ -33,8 +33,11 @@ const SchemaVersion = "1"
 // when a new claim or update (the operation) restarted a failed chain's deadline, the deadline
 // it had before, and on DEADLINE the deadline last announced, with reason ("operation": a
 // failing call CloudTrail delivered late; "retry-window": a shorter RETRY_WINDOW); lastFailedAt and
-// release for an EXPIRED of a number that is gone. A TEST notification has event TEST, its
-// notificationId, and the topic's account and Region.
+// release for an EXPIRED of a number that is gone; operation on STUCK, the call that started
+// it, when CloudTrail showed one. description is the number's description in Connect ("" when
+// none), as the text and the chat show it. A TEST notification has event TEST, its
+// notificationId, topicArn (the topic it was published to; its targetArn is ""), and the
+// topic's account and Region.
 type MachineMessage struct {
 	SchemaVersion   string `json:"schemaVersion"`
 	Event           string `json:"event"`
@@ -47,6 +50,7 @@ type MachineMessage struct {
 	InstanceID      string `json:"instanceId"`
 	Status          string `json:"status"`
 	StatusMessage   string `json:"statusMessage"`
+	Description     string `json:"description"`
 	FailedSince     string `json:"failedSince,omitempty"`
 	RetryDeadline   string `json:"retryDeadline,omitempty"`
 	DeadlineBasis   string `json:"deadlineBasis,omitempty"`
@@ -54,6 +58,7 @@ type MachineMessage struct {
 	ObservedAt      string `json:"observedAt"`
 
 	NotificationID   string            `json:"notificationId,omitempty"`
+	TopicARN         string            `json:"topicArn,omitempty"`
 	Account          string            `json:"account,omitempty"`
 	Region           string            `json:"region,omitempty"`
 	Failure          string            `json:"failure,omitempty"`
@@ -100,6 +105,7 @@ func newMachineMessage(n status.Notification) MachineMessage {
 		InstanceID:     n.Number.InstanceID,
 		Status:         string(n.Status),
 		StatusMessage:  n.StatusMessage,
+		Description:    n.Number.Description,
 		ObservedAt:     rfc3339(n.ObservedAt),
 		NotificationID: n.ID,
 	}
@@ -109,6 +115,10 @@ func newMachineMessage(n status.Notification) MachineMessage {
 		m.episode(n)
 	case status.EventStuck:
 		m.InProgressSince = rfc3339(n.InProgressSince)
+		m.Operation = machineOperation(stuckOperation(n))
+	case status.EventTest:
+		// The test carries its topic where a number has its target; it has no target.
+		m.TopicARN, m.TargetARN = n.Number.TargetARN, ""
 	}
 	return m
 }

@@ -127,7 +127,7 @@ func subjectRest(n status.Notification) string {
 	case status.EventRecovered:
 		return "claimed again"
 	case status.EventStuck:
-		return fmt.Sprintf("IN_PROGRESS for %s", human(n.ObservedAt.Sub(n.InProgressSince)))
+		return fmt.Sprintf("IN_PROGRESS for %s", human(stuckAge(n)))
 	default:
 		return string(n.Status)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,16 @@ var goldenCases = []struct {
 		ObservedAt: at("2026-11-26T05:45:00Z"), InProgressSince: at("2026-11-26T05:00:00Z"),
 		ID: "n-7f1b2c3d-stuck",
 	}, nil},
+	// The issue's case: phonewatch holds bob's ClaimPhoneNumber from before the first
+	// IN_PROGRESS sight, so it says since when and by whom, not "it may have started earlier".
+	{"stuck-operation", status.Notification{
+		Event: status.EventStuck, Number: tollFree, Status: status.InProgress,
+		ObservedAt: at("2026-11-26T07:00:00Z"), InProgressSince: at("2026-11-26T06:00:00Z"),
+		Operation: &status.Operation{Name: "ClaimPhoneNumber", At: at("2026-11-26T05:55:00Z"),
+			By: "arn:aws:sts::123456789012:assumed-role/ConnectAdmin/bob", EventID: "5e6f7a8b-0000-4000-8000-000000000001",
+			TargetARN: "arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-3333-4444-555555555555"},
+		ID: "n-7f1b2c3d-stuck-op",
+	}, paris},
 	{"test", func() status.Notification {
 		n := TestNotification("arn:aws:sns:eu-central-1:123456789012:phonewatch", at("2026-11-26T10:00:00Z"))
 		n.ID = "test-20261126T100000Z-0123456789abcdef" // fixed for the golden file
@@ -342,7 +353,7 @@ func TestMachineFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, k := range []string{"schemaVersion", "event", "phoneNumberId", "phoneNumberArn", "phoneNumber",
-				"countryCode", "numberType", "targetArn", "instanceId", "status", "statusMessage", "observedAt"} {
+				"countryCode", "numberType", "targetArn", "instanceId", "status", "statusMessage", "description", "observedAt"} {
 				if _, ok := m[k]; !ok {
 					t.Errorf("%s missing", k)
 				}
@@ -355,7 +366,7 @@ func TestMachineFields(t *testing.T) {
 			if _, ok := m["inProgressSince"]; ok != c.inProg {
 				t.Errorf("inProgressSince present=%v, want %v", ok, c.inProg)
 			}
-			if len(m) != 12+3*btoi(c.episode)+btoi(c.inProg) {
+			if len(m) != 13+3*btoi(c.episode)+btoi(c.inProg) {
 				t.Errorf("unexpected fields: %v", m)
 			}
 			if m["status"] != string(c.st) || m["schemaVersion"] != "1" || m["phoneNumberArn"] != "" {
@@ -537,7 +548,8 @@ func TestTextWording(t *testing.T) {
 			[]string{"--target-arn <instance-or-traffic-distribution-group-arn>", "Target:            (none)"}, nil, ""},
 		{"reminder names its offset", golden("reminder"), []string{"due 1h before the deadline", "1h left to retry"}, nil, ""},
 		{"stuck gives since and age", golden("stuck"),
-			[]string{"IN_PROGRESS since: 2026-11-26 05:00:00 UTC", "Age:               45m at the check"}, nil, ""},
+			[]string{"IN_PROGRESS since: 2026-11-26 05:00:00 UTC (the first check that saw it IN_PROGRESS; it may have started earlier",
+				"Age:               45m at the check", "for at least 45m"}, nil, ""},
 		{"recovered needs nothing", golden("recovered"), []string{"Nothing to do", "CLAIMED again"}, []string{"update-phone-number"}, ""},
 		{"gone says why and what to do now, with no time left", golden("expired-gone"),
 			[]string{"NOT_FOUND", "ResourceNotFoundException", "describe-phone-number", "Last seen FAILED:  2026-11-27 05:30:00 UTC",
@@ -555,7 +567,8 @@ func TestTextWording(t *testing.T) {
 		}), []string{"not FAILED at 2026-11-26 02:10:00 UTC and FAILED at 2026-11-26 05:40:00 UTC: the failure came in these 3h 30m",
 			"the real deadline is at most 3h 30m later"}, []string{"check interval"}, ""},
 		{"claim failed: claim retry with the E.164 number", with(func(n *status.Notification) { n.Failure = status.FailureClaim }),
-			[]string{"The claim of Amazon Connect", "aws connect claim-phone-number --target-arn arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-3333-4444-555555555555 --phone-number +18005550100 --region us-east-1"},
+			[]string{"The claim of Amazon Connect", "aws connect claim-phone-number --target-arn arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-3333-4444-555555555555 --phone-number +18005550100 --phone-number-description 'Support line (EN)' --region us-east-1",
+				"The command keeps the number's description; phonewatch does not know its tags: add --tags if it had any."},
 			[]string{"update-phone-number", "documents none"}, ""},
 		{"unknown failure: both commands", golden("failed-first-observation"),
 			[]string{"claim or update", "update-phone-number --phone-number-id", "claim-phone-number --target-arn", "--phone-number +442071838750"}, nil, ""},
@@ -563,8 +576,23 @@ func TestTextWording(t *testing.T) {
 			[]string{"Failed operation:  UpdatePhoneNumber at 2026-11-26 05:37:12 UTC (CloudTrail event 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0)",
 				"arn:aws:sts::123456789012:assumed-role/ConnectAdmin/alice@example.com (role ConnectAdmin, session alice@example.com)",
 				"to target:       arn:aws:connect:us-east-1:123456789012:instance/99999999-8888-7777-6666-555555555555",
-				"Latest release:    2026-11-27 05:40:00 UTC",
-				"--target-arn arn:aws:connect:us-east-1:123456789012:instance/99999999-8888-7777-6666-555555555555"}, nil, ""},
+				"The latest Connect may release the number is first FAILED sight plus the window: 2026-11-27 05:40:00 UTC. Do not count on that later time: retry before the deadline.",
+				"--target-arn arn:aws:connect:us-east-1:123456789012:instance/99999999-8888-7777-6666-555555555555"},
+			// One deadline up top: the latest release is no second deadline to work to.
+			[]string{"Latest release:"}, ""},
+		{"Connect's reason is in step 1", failed,
+			[]string{`1. Find out why the update failed. Connect says: "The phone number could not be claimed. Retry the request."`}, nil, ""},
+		{"expired: retry now, not before a deadline that has passed", with(func(n *status.Notification) {
+			n.Event, n.ObservedAt = status.EventExpired, at("2026-11-27T06:22:00Z")
+		}), []string{"passed 47m ago at the check", "Retry the update now,"},
+			[]string{"Retry the update before the deadline", "retry at once"}, ""},
+		{"stuck with the call that started it: since then, by whom", with(func(n *status.Notification) {
+			n.Event, n.Status, n.InProgressSince, n.ObservedAt = status.EventStuck, status.InProgress, at("2026-11-26T06:00:00Z"), at("2026-11-26T07:00:00Z")
+			n.Operation = &status.Operation{Name: "ClaimPhoneNumber", At: at("2026-11-26T05:55:00Z"),
+				By: "arn:aws:sts::123456789012:assumed-role/Ops/bob", EventID: "e-1"}
+		}), []string{"has been IN_PROGRESS for 1h 5m.", "IN_PROGRESS since: 2026-11-26 05:55:00 UTC (ClaimPhoneNumber by bob, from CloudTrail)",
+			"First seen:        2026-11-26 06:00:00 UTC", "Age:               1h 5m at the check"},
+			[]string{"may have started earlier", "at least", "Failed operation"}, ""},
 		{"failed retries are counted", golden("failed-claim-retry-local-time"),
 			[]string{"The retry failed too (2 failed retries since the first failure).", "Failed retries:    2", "IAM user deploy-bot"}, nil, ""},
 		{"account and Region", failed, []string{"Account, Region:   123456789012, us-east-1"}, nil, ""},
@@ -612,11 +640,13 @@ func checkText(t *testing.T, text string) {
 func TestChatbotEscapes(t *testing.T) {
 	n := goldenCases[0].n
 	for _, c := range []struct{ in, want string }{
-		{"*bold* _it_ ~strike~ `code`", `\*bold\* \_it\_ \~strike\~ \` + "`code\\`"},
-		{"<!channel> <@U123> <https://evil.example|click>", "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example\\|click&gt;"},
-		{"[link](https://evil.example) a|b", `\[link\](https://evil.example) a\|b`},
+		{"*bold* _it_ ~strike~ `code`", "∗bold∗ ˍitˍ ∼strike∼ ˋcodeˋ"},
+		{"<!channel> <@U123> <https://evil.example|click>", "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt;"},
+		// Not syntax in mrkdwn: kept as written, no backslash added (Slack would show it).
+		{"[link](https://evil.example) a|b #1", "[link](https://evil.example) a|b #1"},
+		{"TOLL_FREE IN_PROGRESS a*b x~y snake_case_name", "TOLL_FREE IN_PROGRESS a*b x~y snake_case_name"},
 		{"a & b > c", "a &amp; b &gt; c"},
-		{"back\\slash", `back\\slash`},
+		{"back\\slash", `back\slash`},
 		{"line\nbreak\ttab\u2028", `line\u000Abreak\u0009tab\u2028`},
 		{"déjà vu 🙂", "déjà vu 🙂"},
 	} {
@@ -641,6 +671,76 @@ func TestChatbotEscapes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// slackFormats returns the spans of s that Slack's mrkdwn would format as bold, italic, strike
+// or code: a marker at a word's edge, text that neither starts nor ends with a space, the same
+// marker at the next word's edge. It is the model md is tested against.
+func slackFormats(s string) []string {
+	var out []string
+	for _, m := range []string{`\*`, `_`, `~`, "`"} {
+		re := regexp.MustCompile(`(?:^|[^\p{L}\p{N}])(` + m + `[^\s` + m + `](?:[^` + m + `\n]*[^\s` + m + `])?` + m + `)(?:$|[^\p{L}\p{N}])`)
+		for _, g := range re.FindAllStringSubmatch(s, -1) {
+			out = append(out, g[1])
+		}
+	}
+	return out
+}
+
+// TestChatbotMrkdwnRules holds the chat rendering to Slack's mrkdwn rules (see md): every value,
+// however hostile, formats nothing and mentions no one; nothing is backslash-escaped anywhere
+// (mrkdwn has no escape: the reader would see the backslash); &, < and > only as entities; and
+// the same word is written the same way in our labels and in values (IN_PROGRESS, TOLL_FREE).
+func TestChatbotMrkdwnRules(t *testing.T) {
+	hostile := "*urgent* _now_ ~gone~ `rm -rf` <!channel> <@U1> a&b TOLL_FREE IN_PROGRESS [TEST] \\*x*"
+	if got := slackFormats("*bold* and _it_ but TOLL_FREE a*b*c"); len(got) != 2 {
+		t.Fatalf("the model finds %q, want *bold* and _it_", got)
+	}
+	type namedCase struct {
+		name string
+		n    status.Notification
+	}
+	var cases []namedCase
+	for _, c := range goldenCases {
+		cases = append(cases, namedCase{c.name, c.n})
+	}
+	h := goldenCases[0].n
+	h.StatusMessage, h.Number.Description = hostile, hostile
+	cases = append(cases, namedCase{"hostile", h})
+	for _, c := range cases {
+		b, err := Chatbot(c.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m chatbotMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		all := append([]string{m.Content.Title, m.Content.Description}, append(m.Content.NextSteps, m.Content.Keywords...)...)
+		for _, s := range all {
+			if regexp.MustCompile("\\\\[*_~`\\[\\]|\\\\]").MatchString(s) {
+				t.Errorf("%s: a backslash escape, which Slack shows as written: %q", c.name, s)
+			}
+			if strings.ContainsAny(s, "<>") || regexp.MustCompile(`&(?:[^agl]|a[^m]|g[^t]|l[^t])`).MatchString(s) {
+				t.Errorf("%s: <, > or & not as an entity: %q", c.name, s)
+			}
+			if strings.Contains(s, `IN\_PROGRESS`) || strings.Contains(s, `TOLL\_FREE`) {
+				t.Errorf("%s: a status or type escaped unlike our own labels: %q", c.name, s)
+			}
+		}
+		if c.name != "hostile" {
+			continue
+		}
+		for _, line := range strings.Split(m.Content.Description, "\n") {
+			_, value, ok := strings.Cut(line, "Connect says: ")
+			if !ok {
+				_, value, ok = strings.Cut(line, " — ")
+			}
+			if f := slackFormats(value); ok && len(f) > 0 {
+				t.Errorf("a value formats in Slack: %q in %q", f, line)
+			}
+		}
 	}
 }
 
@@ -676,8 +776,11 @@ func TestMdBudget(t *testing.T) {
 	}{
 		{"abc", 3, "abc"},
 		{"abcd", 3, "ab…"},
-		{"a*b", 4, `a\*b`},
-		{"a*b", 3, "a…"},
+		{"a*b", 4, "a*b"},
+		{"*b", 2, "∗b"},
+		{"a*", 2, "a∗"},
+		{"ab*", 3, "ab∗"},
+		{"ab*c", 3, "ab…"},
 		{"<<", 8, "&lt;&lt;"},
 		{"<<", 7, "&lt;…"},
 		{"\a\a", 11, `\u0007…`},
@@ -832,39 +935,36 @@ func inserted(t *testing.T, got, template, placeholder string) []string {
 	return []string{seg}
 }
 
-// unescaped scans s, independently of md, for a markdown or Slack special character that is not
-// escaped: it returns the offset of the first one.
+// unescaped scans s, independently of md, for a character Slack's mrkdwn would read as syntax:
+// & not starting an entity, < or >, a formatting marker at a word's edge, a control character.
+// It returns the offset of the first one.
 func unescaped(s string) (int, bool) {
+	prev := ' ' // a value's edges are words' edges
 	for i := 0; i < len(s); {
-		c := s[i]
+		r, size := utf8.DecodeRuneInString(s[i:])
+		next := ' '
+		if i+size < len(s) {
+			next, _ = utf8.DecodeRuneInString(s[i+size:])
+		}
 		switch {
-		case c == '\\':
-			if i+1 >= len(s) {
-				return i, true // a dangling backslash would escape what follows
-			}
-			_, size := utf8.DecodeRuneInString(s[i+1:])
-			i += 1 + size
-			continue
-		case c == '&':
+		case r == '&':
 			ok := false
 			for _, e := range []string{"&amp;", "&lt;", "&gt;"} {
 				if strings.HasPrefix(s[i:], e) {
-					i += len(e)
 					ok = true
-					break
 				}
 			}
 			if !ok {
 				return i, true
 			}
-			continue
-		case strings.IndexByte("<>*_`~[]|", c) >= 0:
+		case r == '<' || r == '>':
+			return i, true
+		case strings.ContainsRune("*_~`", r) && !(wordRune(prev) && wordRune(next)):
+			return i, true // a marker at a word's edge may format
+		case r == utf8.RuneError || (r != ' ' && !unicode.IsPrint(r)):
 			return i, true
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || (r != ' ' && !unicode.IsPrint(r)) {
-			return i, true
-		}
+		prev = r
 		i += size
 	}
 	return 0, false

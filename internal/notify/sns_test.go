@@ -670,7 +670,7 @@ func TestSNSPublishRenderer(t *testing.T) {
 	if err := json.Unmarshal([]byte(sent[0]), &keys); err != nil {
 		t.Fatal(err)
 	}
-	if keys["email"] != p.Renderer.Text(n) || !strings.Contains(keys["email"], "2026-11-27 05:35:00 UTC (06:35 CET)") {
+	if keys["email"] != p.Renderer.Text(n) || !strings.Contains(keys["email"], "2026-11-27 05:35:00 UTC (06:35 CET; 23h 55m left at the check)") {
 		t.Errorf("email key is not the text in Paris time:\n%s", keys["email"])
 	}
 	if !strings.Contains(keys["https"], "(06:35 CET)") {

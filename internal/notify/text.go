@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/phonewatch/phonewatch/internal/status"
 )
@@ -50,7 +51,11 @@ func (r Renderer) Text(n status.Notification) string {
 		w("\nAbout the deadline:\n%s\n", wrap(about, 94))
 	}
 
-	w("\n-- \nSent by phonewatch, which polls the claim status of Amazon Connect phone numbers.\n")
+	if r.Printed {
+		w("\n-- \nPrinted by phonewatch check, a local run: not sent to anyone.\n")
+	} else {
+		w("\n-- \nSent by phonewatch, which polls the claim status of Amazon Connect phone numbers.\n")
+	}
 	if hasTimeLeft(n) {
 		w("Time left is counted from the check at %s, not from when you read this.\n", r.at(n.ObservedAt))
 	}
@@ -74,29 +79,33 @@ func (r Renderer) deadlineLines(b *strings.Builder, n status.Notification) bool 
 		if n.Release != nil {
 			w("Released:          %s by %s\n", r.at(n.Release.At), visible(callerLong(n.Release.By)))
 		}
-		w("Retry deadline was %s (basis %s)\n", r.at(n.RetryDeadline), visible(string(n.Basis)))
+		w("Retry deadline was %s\n", r.atNote(n.RetryDeadline, "basis "+visible(string(n.Basis))))
 	case n.Event == status.EventFailed || n.Event == status.EventReminder || n.Event == status.EventExpired:
 		left := timeLeft(n.TimeLeft())
 		if n.Basis == status.BasisFirstObservation && n.TimeLeft() > 0 {
 			left = "at most " + left
 		}
-		w("Retry deadline:    %s (%s at the check)\n", r.at(n.RetryDeadline), left)
-		if !n.LatestRelease.IsZero() && !n.LatestRelease.Equal(n.RetryDeadline) {
-			w("Latest release:    %s (the deadline cannot be later than this)\n", r.at(n.LatestRelease))
-		}
+		// One deadline only up here: the latest possible release is explained under About the
+		// deadline, where it cannot be read as a second deadline to work to.
+		w("Retry deadline:    %s\n", r.atNote(n.RetryDeadline, left+" at the check"))
 		if !n.PreviousDeadline.IsZero() {
-			w("Previous deadline: %s (restarted by the new %s)\n", r.at(n.PreviousDeadline), r.restartCall(n))
+			w("Previous deadline: %s\n", r.atNote(n.PreviousDeadline, "replaced: the new "+r.restartCall(n)+" restarted it"))
 		}
 		w("Deadline basis:    %s (see About the deadline)\n", visible(string(n.Basis)))
 		if n.Event == status.EventReminder {
 			w("Reminder:          the one due %s before the deadline (REMINDERS)\n", status.FormatOffset(n.Reminder))
 		}
 	case n.Event == status.EventRecovered:
-		w("Retry deadline:    %s (no longer matters)\n", r.at(n.RetryDeadline))
+		w("Retry deadline:    %s\n", r.atNote(n.RetryDeadline, "no longer matters"))
 	case n.Event == status.EventStuck:
-		w("IN_PROGRESS since: %s (the first check that saw it IN_PROGRESS; it may have started earlier)\n",
-			r.at(n.InProgressSince))
-		w("Age:               %s at the check\n", human(n.ObservedAt.Sub(n.InProgressSince)))
+		if op := stuckOperation(n); op != nil {
+			w("IN_PROGRESS since: %s\n", r.atNote(op.At, visible(op.Name)+" by "+visible(callerShort(op.By))+", from CloudTrail"))
+			w("First seen:        %s\n", r.atNote(n.InProgressSince, "the first check that saw it IN_PROGRESS"))
+		} else {
+			w("IN_PROGRESS since: %s\n", r.atNote(n.InProgressSince,
+				"the first check that saw it IN_PROGRESS; it may have started earlier: CloudTrail showed no call"))
+		}
+		w("Age:               %s at the check\n", human(stuckAge(n)))
 	default:
 		return false
 	}
@@ -119,19 +128,49 @@ func (r Renderer) details(b *strings.Builder, n status.Notification) {
 	w("Connect's message: %s\n", orNone(visible(n.StatusMessage)))
 	w("Checked at:        %s\n", r.at(n.ObservedAt))
 	if episodeEvent(n.Event) {
-		w("FAILED since:      %s (the first check that saw it FAILED)\n", r.at(n.FailedSince))
+		w("FAILED since:      %s\n", r.atNote(n.FailedSince, "the first check that saw it FAILED"))
 		if !n.FailedAfter.IsZero() {
-			w("Not FAILED at:     %s (the last check before that)\n", r.at(n.FailedAfter))
+			w("Not FAILED at:     %s\n", r.atNote(n.FailedAfter, "the last check before that"))
 		}
 		if s := retriesWords(n); s != "" {
 			w("Failed retries:    %d\n", n.Retries)
 		}
 	}
 	if op := n.Operation; op != nil {
-		w("Failed operation:  %s at %s (CloudTrail event %s)\n", visible(op.Name), r.at(op.At), orNone(visible(op.EventID)))
+		label := "Failed operation:"
+		if n.Event == status.EventStuck {
+			label = "Operation:       "
+		}
+		w("%s  %s at %s\n", label, visible(op.Name), r.atNote(op.At, "CloudTrail event "+orNone(visible(op.EventID))))
 		w("  run by:          %s\n", visible(callerLong(op.By)))
 		w("  to target:       %s\n", orNone(visible(op.TargetARN)))
 	}
+}
+
+// stuckOperation is the call that put a STUCK number IN_PROGRESS, when CloudTrail showed one
+// no later than the first check that saw it so; nil otherwise.
+func stuckOperation(n status.Notification) *status.Operation {
+	if op := n.Operation; n.Event == status.EventStuck && op != nil && !op.At.After(n.InProgressSince) {
+		return op
+	}
+	return nil
+}
+
+// stuckAge is how long a STUCK number has been IN_PROGRESS at the check: from the call that
+// started it when known, else from the first check that saw it.
+func stuckAge(n status.Notification) time.Duration {
+	if op := stuckOperation(n); op != nil {
+		return n.ObservedAt.Sub(op.At)
+	}
+	return n.ObservedAt.Sub(n.InProgressSince)
+}
+
+// cond is s when ok, else "".
+func cond(ok bool, s string) string {
+	if ok {
+		return s
+	}
+	return ""
 }
 
 // gone reports whether n is the EXPIRED of a number Connect no longer knows.
@@ -185,8 +224,8 @@ func (r Renderer) headline(n status.Notification, num string) string {
 		return fmt.Sprintf("Amazon Connect phone number %s is CLAIMED again after its %s FAILED. "+
 			"Nothing to do.", num, op)
 	case status.EventStuck:
-		return fmt.Sprintf("Amazon Connect phone number %s has been IN_PROGRESS for %s.",
-			num, human(n.ObservedAt.Sub(n.InProgressSince)))
+		return fmt.Sprintf("Amazon Connect phone number %s has been IN_PROGRESS for %s%s.",
+			num, cond(stuckOperation(n) == nil, "at least "), human(stuckAge(n)))
 	default:
 		return fmt.Sprintf("Amazon Connect phone number %s: %s (%s).", num,
 			visible(string(n.Event)), visible(string(n.Status)))
@@ -217,8 +256,8 @@ func (r Renderer) expiredHeadline(n status.Notification, num, op string) string 
 	}
 	if n.Release != nil {
 		return fmt.Sprintf("Amazon Connect phone number %s is gone: it was released by %s at %s "+
-			"(ReleasePhoneNumber, seen in CloudTrail) after its %s FAILED.",
-			num, visible(callerShort(n.Release.By)), r.at(n.Release.At), op)
+			"after its %s FAILED.",
+			num, visible(callerShort(n.Release.By)), r.atNote(n.Release.At, "ReleasePhoneNumber, seen in CloudTrail"), op)
 	}
 	return fmt.Sprintf("Amazon Connect phone number %s is gone: after its %s FAILED, Connect no "+
 		"longer knows it (ResourceNotFoundException). It was presumably released back to inventory.", num, op)
@@ -258,22 +297,22 @@ func (r Renderer) aboutDeadline(n status.Notification) string {
 // basisExplained words the deadline's basis.
 func (r Renderer) basisExplained(n status.Notification) string {
 	failed := r.at(n.FailedSince)
-	latest := ""
+	latest := "."
 	if !n.LatestRelease.IsZero() {
-		latest = " (" + r.at(n.LatestRelease) + ")"
+		latest = ": " + r.at(n.LatestRelease) + ". Do not count on that later time: retry before the deadline."
 	}
 	switch n.Basis {
 	case status.BasisTransition:
 		if n.FailedAfter.IsZero() {
 			return fmt.Sprintf("Connect reports no failure time. phonewatch saw this number not FAILED at an "+
 				"earlier check and FAILED at %s, so the failure came in between. The deadline is that earlier "+
-				"check plus the retry window: the earliest Connect may release it; the real one is never "+
-				"earlier%s.", failed, latest)
+				"check plus the retry window: the earliest Connect may release it. The latest it may release it "+
+				"is first FAILED sight plus the window%s", failed, latest)
 		}
 		gap := n.FailedSince.Sub(n.FailedAfter)
 		return fmt.Sprintf("Connect reports no failure time. phonewatch saw this number not FAILED at %s and "+
 			"FAILED at %s: the failure came in these %s. The deadline is the earlier check plus the retry "+
-			"window, the earliest Connect may release it; the real deadline is at most %s later%s.",
+			"window, the earliest Connect may release it; the real deadline is at most %s later%s",
 			r.at(n.FailedAfter), failed, human(gap), human(gap), latest)
 	case status.BasisOperation:
 		what, when, by := "the call that failed", "(unknown time)", "an unknown caller"
@@ -282,7 +321,7 @@ func (r Renderer) basisExplained(n status.Notification) string {
 		}
 		return fmt.Sprintf("CloudTrail shows %s at %s, run by %s; the failure came after it, so the deadline "+
 			"is that call plus the retry window, never later than the real one. The latest Connect may "+
-			"release the number is first FAILED sight plus the window%s.", what, when, by, latest)
+			"release the number is first FAILED sight plus the window%s", what, when, by, latest)
 	case status.BasisFirstObservation:
 		return fmt.Sprintf("Connect reports no failure time. phonewatch first saw it FAILED at %s; it may "+
 			"have failed earlier, so the real deadline may be EARLIER than this upper bound (first "+
@@ -307,13 +346,17 @@ func newCommands(n status.Notification) commands {
 	}
 	target := shellArg(targetARN, "<instance-or-traffic-distribution-group-arn>")
 	number := shellArg(n.Number.E164, "<+E.164-number>")
+	description := ""
+	if n.Number.Description != "" {
+		description = " --phone-number-description " + shellArg(n.Number.Description, "")
+	}
 	region := ""
 	if r := arnRegion(n.Number.ARN); r != "" {
 		region = " --region " + shellArg(r, "")
 	}
 	return commands{
 		update:   "aws connect update-phone-number --phone-number-id " + id + " --target-arn " + target + region,
-		claim:    "aws connect claim-phone-number --target-arn " + target + " --phone-number " + number + region,
+		claim:    "aws connect claim-phone-number --target-arn " + target + " --phone-number " + number + description + region,
 		describe: "aws connect describe-phone-number --phone-number-id " + id + region,
 		search: "aws connect search-available-phone-numbers --target-arn " + target +
 			" --phone-number-country-code " + shellArg(n.Number.CountryCode, "<country-code>") +
@@ -322,23 +365,29 @@ func newCommands(n status.Notification) commands {
 	}
 }
 
-// retrySteps are the retry of what failed: the update, the claim, or both when unknown.
+// retrySteps are the retry of what failed: the update, the claim, or both when unknown; "now"
+// once the deadline has passed (the number may not be released yet), else before it.
 func retrySteps(n status.Notification, c commands) []step {
 	const withCLI = "with the AWS CLI, using credentials for the number's account"
 	when := "before the deadline"
 	if n.TimeLeft() <= 0 {
 		when = "now" // the deadline is behind: "before the deadline" would be no advice
 	}
+	claim := c.claim
+	keep := " The command keeps the number's description; phonewatch does not know its tags: add --tags if it had any."
+	if n.Number.Description == "" {
+		keep = " phonewatch does not know the number's tags: add --tags if it had any."
+	}
 	switch n.Failure {
 	case status.FailureUpdate:
 		return []step{{"Retry the update " + when + ", in the Amazon Connect admin website (Channels > " +
 			"Phone numbers) or " + withCLI + ":", c.update}}
 	case status.FailureClaim:
-		return []step{{"Retry the claim " + when + " " + withCLI + ":", c.claim}}
+		return []step{{"Retry the claim " + when + " " + withCLI + "." + keep, claim}}
 	default:
 		return []step{
 			{"Retry " + when + " " + withCLI + ". If the number was claimed before (an update failed):", c.update},
-			{"If it was never claimed (a claim failed):", c.claim},
+			{"If it was never claimed (a claim failed)." + keep, claim},
 		}
 	}
 }
@@ -346,8 +395,12 @@ func retrySteps(n status.Notification, c commands) []step {
 // nextSteps is what a person should do about n, with AWS CLI commands filled in from the number.
 func (r Renderer) nextSteps(n status.Notification) []step {
 	c := newCommands(n)
-	why := "Find out why the " + operationWord(n) + " failed: Connect's message, and the number in " +
-		"the Amazon Connect admin website."
+	why := "Find out why the " + operationWord(n) + " failed. Connect says: \"" + visible(n.StatusMessage) +
+		"\" See also the number in the Amazon Connect admin website."
+	if n.StatusMessage == "" {
+		why = "Find out why the " + operationWord(n) + " failed (Connect gave no message): see the number " +
+			"in the Amazon Connect admin website."
+	}
 	if op := n.Operation; op != nil {
 		why += " The failed call was " + visible(op.Name) + " by " + visible(callerShort(op.By)) + " at " +
 			r.at(op.At) + "."
@@ -362,11 +415,10 @@ func (r Renderer) nextSteps(n status.Notification) []step {
 		if n.Status == status.NotFound {
 			return goneSteps(n, c)
 		}
-		steps := []step{
-			{"Check whether the number is still in the account:", c.describe},
-			{"If Connect still answers FAILED, it has not released the number yet: retry at once.", ""},
-		}
-		steps = append(steps, retrySteps(n, c)...)
+		steps := []step{{"Check whether the number is still in the account:", c.describe}}
+		retry := retrySteps(n, c)
+		retry[0].say = "If Connect still answers FAILED, it has not released the number yet. " + retry[0].say
+		steps = append(steps, retry...)
 		return append(steps, step{"If it is gone, claim it again if it is still available (or another " +
 			"number), then update whatever used it:", c.search})
 	case status.EventRecovered:

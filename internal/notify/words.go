@@ -16,6 +16,22 @@ import (
 // Message are the zero Renderer: UTC only.
 type Renderer struct {
 	Location *time.Location
+	// Printed words the text for a local run that prints it instead of sending it (`phonewatch
+	// check` without --publish): its footer must not claim it was sent.
+	Printed bool
+}
+
+// atNote is t for people with a note in the same parentheses as the local time, never two
+// pairs: "2026-11-27 05:35:00 UTC (06:35 CET; 22h 25m left at the check)".
+func (r Renderer) atNote(t time.Time, note string) string {
+	s := r.at(t)
+	if note == "" {
+		return s
+	}
+	if strings.HasSuffix(s, ")") {
+		return s[:len(s)-1] + "; " + note + ")"
+	}
+	return s + " (" + note + ")"
 }
 
 // at is t for people: UTC to the second, the local wall clock beside it when a display zone is

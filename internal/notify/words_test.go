@@ -78,8 +78,8 @@ func TestRendererLocation(t *testing.T) {
 		loc  *time.Location
 		want string
 	}{
-		{paris, "Retry deadline:    2026-11-27 05:35:00 UTC (06:35 CET) (23h 55m left at the check)"},
-		{la, "Retry deadline:    2026-11-27 05:35:00 UTC (2026-11-26 21:35 PST) (23h 55m left at the check)"},
+		{paris, "Retry deadline:    2026-11-27 05:35:00 UTC (06:35 CET; 23h 55m left at the check)"},
+		{la, "Retry deadline:    2026-11-27 05:35:00 UTC (2026-11-26 21:35 PST; 23h 55m left at the check)"},
 		{nil, "Retry deadline:    2026-11-27 05:35:00 UTC (23h 55m left at the check)"},
 		{time.UTC, "Retry deadline:    2026-11-27 05:35:00 UTC (23h 55m left at the check)"},
 	} {
@@ -91,7 +91,7 @@ func TestRendererLocation(t *testing.T) {
 		t.Error("the package-level Text is not the UTC-only Renderer")
 	}
 	chat, err := Renderer{Location: paris}.Chatbot(n)
-	if err != nil || !strings.Contains(string(chat), "2026-11-27 05:35:00 UTC (06:35 CET)") {
+	if err != nil || !strings.Contains(string(chat), "2026-11-27 05:35:00 UTC (06:35 CET; *23h 55m left* at the check)") {
 		t.Errorf("chat lacks the local time (%v): %s", err, chat)
 	}
 	if Subject(n) != "[FAILED] +1 800 555 0100 update failed - retry before 2026-11-27 05:35 UTC" {
@@ -123,7 +123,8 @@ func TestMachineAdditive(t *testing.T) {
 			"latestRelease":    episode && !n.LatestRelease.IsZero(),
 			"reminderOffset":   n.Event == status.EventReminder,
 			"retries":          episode && n.Retries > 0,
-			"operation":        episode && n.Operation != nil,
+			"operation":        (episode || n.Event == status.EventStuck) && n.Operation != nil,
+			"topicArn":         n.Event == status.EventTest,
 			"previousDeadline": episode && !n.PreviousDeadline.IsZero(),
 			"lastFailedAt":     gone,
 			"release":          gone && n.Release != nil,
@@ -202,10 +203,37 @@ func TestHostileOperation(t *testing.T) {
 	checkSubject(t, Subject(n))
 	checkText(t, Text(n))
 	d := description(t, n)
-	if !strings.Contains(d, `&lt;!channel&gt;\*x\*\u000A`) || strings.Contains(d, "<!channel>") {
+	if !strings.Contains(d, `&lt;!channel&gt;∗x∗\u000A`) || strings.Contains(d, "<!channel>") || strings.Contains(d, "`PhoneNumber") {
 		t.Errorf("caller not escaped in chat: %s", d)
 	}
 	if !strings.Contains(Text(n), `<!channel>*x*\u000A`) {
 		t.Errorf("caller not shown visibly in the text:\n%s", Text(n))
+	}
+}
+
+// A time and a note share one pair of parentheses with the local time, never two pairs in a
+// row; and a printed (not sent) notification does not say it was sent.
+func TestOneParenthesisAndPrintedFooter(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range goldenCases {
+		if c.n.Event == status.EventTest {
+			continue // only ever published, by phonewatch test
+		}
+		for _, r := range []Renderer{{}, {Location: paris}} {
+			text := r.Text(c.n)
+			if strings.Contains(text, ") (") {
+				t.Errorf("%s (zone %v): two parentheses in a row:\n%s", c.name, r.Location, text)
+			}
+			if !strings.Contains(text, "Sent by phonewatch") || strings.Contains(text, "Printed by") {
+				t.Errorf("%s: the published text must say it was sent", c.name)
+			}
+			r.Printed = true
+			if text := r.Text(c.n); strings.Contains(text, "Sent by") || !strings.Contains(text, "Printed by phonewatch check, a local run: not sent to anyone.") {
+				t.Errorf("%s: the printed text:\n%s", c.name, text)
+			}
+		}
 	}
 }

@@ -93,6 +93,11 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 		if r.StuckSentAt.IsZero() && now.Sub(r.InProgressSince) >= p.StuckAfter {
 			n := note(EventStuck, r, o)
 			n.InProgressSince = r.InProgressSince
+			// The call that started it, when CloudTrail shows one by then: the text then says
+			// since when and by whom, not "it may have started earlier".
+			if op := o.Operation; op != nil && !op.At.After(r.InProgressSince) {
+				n.Operation = op.clone()
+			}
 			out = append(out, n)
 		}
 	case Claimed:
