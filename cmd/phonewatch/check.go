@@ -191,6 +191,7 @@ func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table stri
 		st = readOnly{st}
 	}
 	out := &printer{w: e.stdout, json: f.asJSON, r: app.Renderer(cfg)}
+	out.r.Printed = m != publishing // its footer says printed, not sent
 	var pub monitor.Publisher = out
 	if m == publishing {
 		if cfg.TopicARN == "" {

@@ -207,7 +207,7 @@ func TestCheckDisplayTimezone(t *testing.T) {
 	isolate(t)
 	t.Setenv("DISPLAY_TIMEZONE", "America/New_York")
 	out, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "s.json"))
-	if code != 0 || errOut != "" || !strings.Contains(out, "Retry deadline:    2026-11-27 06:00:00 UTC (01:00 EST)") ||
+	if code != 0 || errOut != "" || !strings.Contains(out, "Retry deadline:    2026-11-27 06:00:00 UTC (01:00 EST;") ||
 		!strings.Contains(out, "retry by 2026-11-27 06:00 UTC at most\n") {
 		t.Errorf("exit %d\n%s\nstderr: %s", code, out, errOut)
 	}

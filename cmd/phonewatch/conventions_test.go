@@ -102,6 +102,10 @@ func TestCheckPrintedSummary(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"notificationsPrinted":1`) || strings.Contains(out, "notificationsSent") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
+	out, _, code = checkSample(t, filepath.Join(t.TempDir(), "state.json"))
+	if code != 0 || !strings.Contains(out, "Printed by phonewatch check, a local run: not sent to anyone.") || strings.Contains(out, "Sent by") {
+		t.Errorf("a printed notification's footer: exit %d\n%s", code, out)
+	}
 }
 
 // The lock file lives as long as the run: none is left behind.

@@ -264,13 +264,15 @@ func TestTestCommand(t *testing.T) {
 	if got.MessageAttributes["event"].Value != "TEST" || got.MessageID != m[2] || got.MessageAttributes["notificationId"].Value != m[1] {
 		t.Errorf("delivered %+v, printed %s", got, m[0])
 	}
-	// The topic's account and Region, so that a subscriber of several stacks knows which one.
-	var machine struct{ Event, Account, Region, TargetARN string }
+	// The topic's account and Region, so that a subscriber of several stacks knows which one;
+	// the topic as topicArn, not as a number's targetArn.
+	var machine struct{ Event, Account, Region, TargetARN, TopicARN string }
 	if err := json.Unmarshal([]byte(got.Message), &machine); err != nil {
 		t.Fatal(err)
 	}
 	if got.Subject != "[TEST] phonewatch test notification from 123456789012 us-east-1" ||
-		machine.Event != "TEST" || machine.Account != "123456789012" || machine.Region != "us-east-1" || machine.TargetARN != s.topic {
+		machine.Event != "TEST" || machine.Account != "123456789012" || machine.Region != "us-east-1" ||
+		machine.TopicARN != s.topic || machine.TargetARN != "" {
 		t.Errorf("delivered subject %q, machine JSON %+v: want the topic's account and Region", got.Subject, machine)
 	}
 	t.Setenv("TOPIC_ARN", "")
@@ -349,5 +351,52 @@ func TestRegionFlag(t *testing.T) {
 	_, errOut, code := phonewatch(t, "status", "--region", "eu-west-1")
 	if code != exitError || !strings.Contains(errOut, "no such DynamoDB table in eu-west-1") {
 		t.Errorf("exit %d\n%s", code, errOut)
+	}
+}
+
+// The route README.md gives a webhook that is not Chatbot: an SQS queue subscribed with
+// RawMessageDelivery gets the machine JSON itself as its body (no SNS envelope, not the Chatbot
+// JSON of the https key), byte for byte what `phonewatch check --json` prints.
+func TestRawQueueGetsMachineJSON(t *testing.T) {
+	isolate(t)
+	s := newMotoStack(t)
+	ctx := context.Background()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
+	url := os.Getenv("AWS_ENDPOINT_URL")
+	snsc := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(url) })
+	q, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(s.table + "-raw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qa, err := s.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(s.topic), Protocol: aws.String("sqs"),
+		Endpoint:   aws.String(qa.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
+		Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TOPIC_ARN", s.topic)
+	printed, _, code := checkSample(t, filepath.Join(t.TempDir(), "printed.json"), "--json")
+	if code != 0 {
+		t.Fatalf("check --json: exit %d", code)
+	}
+	if _, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "sent.json"), "--publish"); code != 0 {
+		t.Fatalf("check --publish: exit %d: %s", code, errOut)
+	}
+	var body string
+	for deadline := time.Now().Add(time.Minute); body == "" && time.Now().Before(deadline); {
+		out, err := s.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) > 0 {
+			body = aws.ToString(out.Messages[0].Body)
+		}
+	}
+	if want := strings.SplitN(printed, "\n", 2)[0]; body != want {
+		t.Errorf("raw queue body:\n%s\nwant the machine JSON check --json prints:\n%s", body, want)
 	}
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -149,4 +151,59 @@ func walkEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "AWS_EC2_METADATA_DISABLED=true")
+}
+
+// TestReadmeMachineJSON: the machine JSON the README shows is what the sample run sends, field
+// for field (a value shortened with "…" must match at both ends), with no field left out.
+func TestReadmeMachineJSON(t *testing.T) {
+	isolate(t)
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)machine JSON, schema version `\"1\"`:\n *```json\n(.*?)\n *```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md: no machine JSON example found")
+	}
+	var shown map[string]any
+	if err := json.Unmarshal(m[1], &shown); err != nil {
+		t.Fatalf("README.md's machine JSON example is not JSON: %v\n%s", err, m[1])
+	}
+	out, errOut, code := checkSample(t, filepath.Join(t.TempDir(), "state.json"), "--json",
+		"--cloudtrail", filepath.Join(repoRoot, "testdata/sample-cloudtrail.json"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var sent map[string]any
+	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &sent); err != nil {
+		t.Fatal(err)
+	}
+	compareShown(t, "", shown, sent)
+}
+
+// compareShown reports where shown (the README) differs from sent.
+func compareShown(t *testing.T, path string, shown, sent map[string]any) {
+	t.Helper()
+	for k := range sent {
+		if _, ok := shown[k]; !ok {
+			t.Errorf("README.md's machine JSON leaves out %s%s", path, k)
+		}
+	}
+	for k, v := range shown {
+		got, ok := sent[k]
+		switch sv := v.(type) {
+		case map[string]any:
+			gm, _ := got.(map[string]any)
+			compareShown(t, path+k+".", sv, gm)
+			continue
+		case string:
+			gs, _ := got.(string)
+			if head, tail, cut := strings.Cut(sv, "…"); cut && strings.HasPrefix(gs, head) && strings.HasSuffix(gs, tail) {
+				continue
+			}
+		}
+		if !ok || !reflect.DeepEqual(v, got) {
+			t.Errorf("README.md shows %s%s = %v; the sample run sends %v", path, k, v, got)
+		}
+	}
 }
