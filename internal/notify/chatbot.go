@@ -347,7 +347,7 @@ func md(s string, budget int) string {
 			piece = "&lt;"
 		case r == '>':
 			piece = "&gt;"
-		case r == '`' || (mdLookalike[r] != "" && !(wordRune(prev) && wordRune(next))):
+		case r == '`' || (mdLookalike[r] != "" && (!wordRune(prev) || !wordRune(next))):
 			piece = mdLookalike[r]
 		case r != ' ' && !unicode.IsPrint(r):
 			var e strings.Builder

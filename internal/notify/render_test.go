@@ -959,7 +959,7 @@ func unescaped(s string) (int, bool) {
 			}
 		case r == '<' || r == '>':
 			return i, true
-		case strings.ContainsRune("*_~`", r) && !(wordRune(prev) && wordRune(next)):
+		case strings.ContainsRune("*_~`", r) && (!wordRune(prev) || !wordRune(next)):
 			return i, true // a marker at a word's edge may format
 		case r == utf8.RuneError || (r != ' ' && !unicode.IsPrint(r)):
 			return i, true
