@@ -77,12 +77,10 @@ func copyRepo(t *testing.T) string {
 	return dir
 }
 
-var subjectLine = regexp.MustCompile(`(?m)^Subject: .*$`)
-
 // TestReadmeWalk runs every shell example the README prints, in the order printed, in a fresh
 // copy of the repository, as a new user would: each must succeed; an example whose comment
 // names a notification ([STUCK], [REMINDER] ...) must print it; and the first `make run`
-// must print the subject lines the README shows for it.
+// must print every line the README shows for it.
 func TestReadmeWalk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs make and go run")
@@ -113,9 +111,9 @@ func TestReadmeWalk(t *testing.T) {
 			t.Errorf("README.md:%d: %s: says %s, printed:\n%s", ex.line, ex.cmd, m[0], out)
 		}
 		if ran == 0 {
-			for _, s := range subjectLine.FindAllString(string(readme[:firstExampleOutputEnd(readme)]), -1) {
-				if !strings.Contains(string(out), s) {
-					t.Errorf("README.md shows %q for the first %s; it printed:\n%s", s, ex.cmd, out)
+			for _, line := range shownOutput(t, readme) {
+				if !line.MatchString(string(out)) {
+					t.Errorf("README.md shows a line matching %s for the first %s; it printed:\n%s", line, ex.cmd, out)
 				}
 			}
 		}
@@ -126,14 +124,27 @@ func TestReadmeWalk(t *testing.T) {
 	}
 }
 
-// firstExampleOutputEnd is where the README's first shown output ends: the subjects shown
-// before it are the first run's.
-func firstExampleOutputEnd(readme []byte) int {
-	i := bytes.Index(readme, []byte("Run summary:"))
-	if i < 0 {
-		return 0
+// shownOutput is the README's first shown output (the ```text block after "as an email reader
+// would see it"), as one pattern per line: "…" stands for what the README leaves out of a line,
+// and a line "..." for lines left out.
+func shownOutput(t *testing.T, readme []byte) []*regexp.Regexp {
+	t.Helper()
+	m := regexp.MustCompile("(?s)as an email reader would see it:\n\n```text\n(.*?)\n```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md: the first run's output is not shown")
 	}
-	return i
+	var out []*regexp.Regexp
+	for _, line := range strings.Split(string(m[1]), "\n") {
+		if line == "..." || strings.TrimSpace(line) == "" {
+			continue
+		}
+		parts := strings.Split(line, "…")
+		for i := range parts {
+			parts[i] = regexp.QuoteMeta(parts[i])
+		}
+		out = append(out, regexp.MustCompile("(?m)^"+strings.Join(parts, ".*?")+"$"))
+	}
+	return out
 }
 
 // walkEnv is the environment of a new user: no phonewatch variables, no AWS, the Go caches kept.
