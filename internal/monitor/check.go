@@ -106,7 +106,7 @@ func (r *run) newBudget(ctx context.Context) (*budget, context.Context, func()) 
 	checkCtx, cancel := context.WithCancelCause(ctx)
 	b := &budget{
 		base:      r.reserve,
-		perRecord: orDefault(r.ReservePerRecord, DefaultReservePerRecord),
+		perRecord: r.perRecord(),
 		perNote:   orDefault(r.ReservePerNotification, DefaultReservePerNotification),
 		cancel:    cancel,
 	}

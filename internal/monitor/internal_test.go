@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -192,5 +193,78 @@ func TestBudgetReserveCeiling(t *testing.T) {
 	long := &budget{base: 5 * time.Second, perRecord: 5 * time.Millisecond, ceiling: 270 * time.Second / 4}
 	if got := long.reserve(2000, 0); got != 15*time.Second {
 		t.Errorf("270 s run, 2,000 records: reserve %s, want 15 s (under its ceiling)", got)
+	}
+}
+
+// TestReserveLearnsFromTheFirstRead (issue 18.2): the per-record save reserve comes from the
+// run's own first state read, not a fixed guess: a fast table keeps the floor of
+// DefaultReservePerRecord, a slow or throttled one (its read took long, SDK retries included)
+// reserves in proportion, per read call; the budget and the store calls' timeouts use it; a
+// configured ReservePerRecord still wins.
+func TestReserveLearnsFromTheFirstRead(t *testing.T) {
+	testCases := []struct {
+		name string
+		read time.Duration
+		n    int
+		want time.Duration
+	}{
+		{"fast table", 10 * time.Millisecond, 500, DefaultReservePerRecord},
+		{"throttled table, one read call", 2 * time.Second, 500, 60 * time.Millisecond},
+		{"slow table, 3 Scan pages", 3 * time.Second, 2500, 30 * time.Millisecond},
+	}
+	for _, tc := range testCases {
+		r := &run{Monitor: &Monitor{}}
+		if got := r.perRecord(); got != DefaultReservePerRecord {
+			t.Errorf("%s: %v before any read, want the default", tc.name, got)
+		}
+		r.learn(tc.read, tc.n)
+		r.learn(time.Hour, 1) // only the first read teaches
+		if got := r.perRecord(); got != tc.want {
+			t.Errorf("%s: read of %d records in %v: %v a record, want %v", tc.name, tc.n, tc.read, got, tc.want)
+		}
+	}
+
+	r := &run{Monitor: &Monitor{}, reserve: time.Second, timeLeft: time.Hour}
+	r.learn(2*time.Second, 500)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b, _, stop := r.newBudget(ctx)
+	defer stop()
+	if got := b.reserve(100, 0); got != time.Second+6*time.Second {
+		t.Errorf("budget reserve for 100 records: %v, want 1 s + 100 × 60 ms", got)
+	}
+	actx, acancel := r.attemptCtx(ctx, 100)
+	defer acancel()
+	if dl, _ := actx.Deadline(); time.Until(dl) < DefaultStoreTimeout+5*time.Second {
+		t.Errorf("a store call about 100 records may take %v, want at least %v", time.Until(dl), DefaultStoreTimeout+6*time.Second)
+	}
+
+	r = &run{Monitor: &Monitor{ReservePerRecord: time.Millisecond}}
+	r.learn(2*time.Second, 500)
+	if got := r.perRecord(); got != time.Millisecond {
+		t.Errorf("configured 1 ms: %v, want the configured value", got)
+	}
+}
+
+// TestFirstReadTeachesTheRun: Run reads the state through read, which learns from it.
+func TestFirstReadTeachesTheRun(t *testing.T) {
+	quiet := slog.New(slog.DiscardHandler)
+	r := &run{Monitor: &Monitor{Log: quiet}}
+	slow := func(context.Context) ([]status.Record, error) {
+		time.Sleep(300 * time.Millisecond) // at least: 300 ms × 3 / 100 = 9 ms a record
+		return make([]status.Record, 10), nil
+	}
+	if _, err := r.read(context.Background(), slow); err != nil {
+		t.Fatal(err)
+	}
+	if r.learned < 9*time.Millisecond {
+		t.Errorf("learned %v a record from a 300 ms read, want at least 9 ms", r.learned)
+	}
+	failing := func(context.Context) ([]status.Record, error) { return nil, errors.New("down") }
+	r2 := &run{Monitor: &Monitor{Log: quiet}}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := r2.read(ctx, failing); err == nil || r2.learned != 0 {
+		t.Errorf("a failed read: err %v, learned %v; want an error and nothing learned", err, r2.learned)
 	}
 }

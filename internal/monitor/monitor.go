@@ -211,6 +211,8 @@ type run struct {
 	timeLeft time.Duration
 	// opsTo is where the operations read this run end, zero unless the read was complete.
 	opsTo time.Time
+	// learned is the per-record save reserve learned from the first state read (zero before).
+	learned time.Duration
 }
 
 // Run checks the scope once. Per-number problems are entries in Summary.Errors. It returns an
@@ -240,7 +242,7 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	r.count(items)
 	r.advanceCursor(ctx, items, scope.Scheduled, saveErr == nil)
 	awaitBudget()
-	if saveErr != nil {
+	if saveErr != nil && r.stateUnwritable(ctx, items) {
 		return r.finish(), saveErr
 	}
 	// Errors of CloudTrail or of foreign records do not keep a number from being checked;
@@ -254,6 +256,22 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 		return r.finish(), err
 	}
 	return r.finish(), nil
+}
+
+// stateUnwritable reports whether the run's failed saves mean the state cannot be written at
+// all: nothing this run had to save was stored, and not for want of time. Then the invocation
+// fails (the errors alarm). A partial save, or one the deadline cut, returns the summary
+// instead, with each unsaved number in its errors and complete false: the next run resumes.
+func (r *run) stateUnwritable(ctx context.Context, items []*item) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return false
+	}
+	for _, it := range items {
+		if it.saved {
+			return false
+		}
+	}
+	return true
 }
 
 // bound gives the run a deadline (DefaultRunTimeout when ctx has none, so that claims always

@@ -68,12 +68,20 @@ func (r *run) persist(ctx context.Context, items []*item) error {
 	}
 	if err != nil {
 		errs = append(errs, err)
+		// Each unsaved number is named (so the Errors metric counts it), and the run is not
+		// complete: the next run checks and saves it again.
+		r.sum.Complete = false
 		for _, it := range failed {
 			if it.sent > 0 {
 				r.addError(it.id, fmt.Errorf("notified, but marking it sent failed; once its claim expires a "+
 					"later run sends it again with the same notificationId: %w", err))
+			} else {
+				r.addError(it.id, fmt.Errorf("state not saved, the next run checks it again: %w", err))
 			}
 		}
+	}
+	if len(errs) > 0 {
+		r.sum.Complete = false
 	}
 	return errors.Join(errs...)
 }
@@ -88,7 +96,7 @@ func (r *run) publish(ctx context.Context, claimed []*item, n int) {
 	if len(notes) > 0 {
 		pubCtx, cancel := ctx, context.CancelFunc(func() {})
 		if dl, ok := ctx.Deadline(); ok {
-			keep := r.reserve/2 + time.Duration(n)*orDefault(r.ReservePerRecord, DefaultReservePerRecord)
+			keep := r.reserve/2 + time.Duration(n)*r.perRecord()
 			pubCtx, cancel = context.WithDeadline(ctx, dl.Add(-keep))
 		}
 		errs := r.Publisher.Publish(pubCtx, notes)
@@ -259,9 +267,11 @@ func unchanged(cur status.Record, ok bool, rec status.Record) bool {
 	return cur.Version == rec.Version
 }
 
-// read runs a state read, trying again with backoff while time is left.
+// read runs a state read, trying again with backoff while time is left. The first read's
+// latency teaches the run what its writes will cost (see learn).
 func (r *run) read(ctx context.Context, get func(context.Context) ([]status.Record, error)) ([]status.Record, error) {
 	var errs []error
+	start := time.Now()
 	for attempt := 0; attempt < storeAttempts; attempt++ {
 		if attempt > 0 && !pauseBeforeRetry(ctx, attempt) {
 			break
@@ -270,6 +280,7 @@ func (r *run) read(ctx context.Context, get func(context.Context) ([]status.Reco
 		recs, err := get(actx)
 		cancel()
 		if err == nil {
+			r.learn(time.Since(start), len(recs))
 			return recs, nil
 		}
 		errs = append(errs, err)
@@ -278,11 +289,42 @@ func (r *run) read(ctx context.Context, get func(context.Context) ([]status.Reco
 	return nil, errors.Join(errs...)
 }
 
-// attemptCtx bounds one store call about n records by StoreTimeout plus ReservePerRecord for
-// each record: a large save is many transactions, and should not be cut for being large.
+// attemptCtx bounds one store call about n records by StoreTimeout plus the per-record
+// reserve for each record: a large save is many transactions, and should not be cut for
+// being large.
 func (r *run) attemptCtx(ctx context.Context, n int) (context.Context, context.CancelFunc) {
-	d := orDefault(r.StoreTimeout, DefaultStoreTimeout) + time.Duration(n)*orDefault(r.ReservePerRecord, DefaultReservePerRecord)
+	d := orDefault(r.StoreTimeout, DefaultStoreTimeout) + time.Duration(n)*r.perRecord()
 	return context.WithTimeout(ctx, d)
+}
+
+// Assumptions of learn: a read call returns up to readPerCall records (a Scan page of 1 MB
+// holds about a thousand records of about 1 KB; BatchGetItem, at most 100 keys, is counted the
+// same, which errs towards a larger reserve), and one write call (a TransactWriteItems of up to
+// 100 records) costs writeCallsPerRead read calls: a transaction's two phases, and one retry.
+const (
+	readPerCall       = 1000
+	writeChunk        = 100
+	writeCallsPerRead = 3
+)
+
+// learn sets the run's per-record save reserve from its first state read: d for n records.
+// A slow or throttled table (whose read the SDK retried) reserves more time to save; a fast
+// one never less than DefaultReservePerRecord.
+func (r *run) learn(d time.Duration, n int) {
+	if r.learned != 0 {
+		return
+	}
+	calls := max(1, (n+readPerCall-1)/readPerCall)
+	r.learned = max(DefaultReservePerRecord, d/time.Duration(calls)*writeCallsPerRead/writeChunk)
+}
+
+// perRecord is the finish reserve kept for saving each record: ReservePerRecord when set,
+// else what the run learned from its first read (DefaultReservePerRecord before it).
+func (r *run) perRecord() time.Duration {
+	if r.ReservePerRecord != 0 {
+		return r.ReservePerRecord
+	}
+	return orDefault(r.learned, DefaultReservePerRecord)
 }
 
 // pauseBeforeRetry waits before attempt n (from 1): a random time up to 100 ms doubled with
