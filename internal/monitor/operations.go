@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -207,7 +208,11 @@ func (r *run) advanceCursor(ctx context.Context, items []*item, scheduled, saved
 	}
 	cctx, cancel := r.attemptCtx(ctx, 0)
 	defer cancel()
-	if err := r.Cursor.SetCursor(cctx, to); err != nil {
+	switch err := r.Cursor.SetCursor(cctx, to); {
+	case errors.Is(err, ErrCursorReplaced):
+		// Healed, once: people should know a hand edit or a clock far ahead was undone.
+		r.addError("", fmt.Errorf("cloudtrail cursor: %w", err))
+	case err != nil:
 		// Harmless: the next run reads these operations again.
 		r.log().WarnContext(ctx, "saving the operations cursor failed", "error", err)
 	}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/phonewatch/phonewatch/internal/status"
@@ -53,6 +54,14 @@ type Cursor interface {
 	// Cursor returns the stored end of the operations read so far; zero when none is stored.
 	Cursor(ctx context.Context) (time.Time, error)
 	// SetCursor stores t if it is later than the stored cursor (overlapping runs may race: the
-	// later cursor wins, and an earlier one only means some events are read again).
+	// later cursor wins, and an earlier one only means some events are read again). A stored
+	// cursor that is not a time, or lies more than status.MaxSkew after t, would hold the
+	// cursor back for ever: it is replaced by t, and the error wraps ErrCursorReplaced, naming
+	// what it was.
 	SetCursor(ctx context.Context, t time.Time) error
 }
+
+// ErrCursorReplaced is what a Cursor's SetCursor returns (wrapped) when it replaced a stored
+// cursor that was not a time or lay in the future: the cursor is healed, and the run names it
+// in its errors, once.
+var ErrCursorReplaced = errors.New("the stored CloudTrail cursor was not usable and was replaced")

@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/status"
 )
 
 // The cursor item (key cursorKey) holds the cursor as Unix nanoseconds (N, which DynamoDB
@@ -43,27 +46,88 @@ func (d *Dynamo) Cursor(ctx context.Context) (time.Time, error) {
 }
 
 // SetCursor stores t if it is later than the stored cursor, with a conditional write: of two
-// runs that race, the later cursor wins, and the other's lost condition is not an error.
+// runs that race, the later cursor wins, and the other's lost condition is not an error. A
+// stored cursor that is not a time, or lies in the future (see badCursor), fails that
+// condition for ever: it is replaced by t once, and the error wraps monitor.ErrCursorReplaced.
 func (d *Dynamo) SetCursor(ctx context.Context, t time.Time) error {
 	if t.IsZero() {
 		return nil
 	}
+	// The type test comes first: DynamoDB finds a comparison of a number with a string
+	// false, moto_server fails on it.
+	err := d.putCursor(ctx, t, "attribute_not_exists(#c) OR (attribute_type(#c, :n) AND #c >= :zero AND #c < :c)", nil)
+	var failed *types.ConditionalCheckFailedException
+	if err == nil || !errors.As(err, &failed) {
+		return err
+	}
+	// A later cursor (another run's), or a bad one: read it to tell.
+	out, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(d.table), Key: key(cursorKey), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("read the CloudTrail cursor from table %s: %w", d.table, err)
+	}
+	old := out.Item[cursorAttr]
+	why := badCursor(old, t)
+	if why == "" {
+		return nil
+	}
+	// Replace exactly what was read: should another run heal it first, its cursor stands.
+	err = d.putCursor(ctx, t, "#c = :old", old)
+	if errors.As(err, &failed) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: table %s: %s.%s was %s, %s; replaced by %s", monitor.ErrCursorReplaced, d.table,
+		cursorKey, cursorAttr, describe(old), why, t.UTC().Format(time.RFC3339))
+}
+
+// putCursor writes t as the cursor under condition cond (old, when not nil, is its :old).
+func (d *Dynamo) putCursor(ctx context.Context, t time.Time, cond string, old types.AttributeValue) error {
+	values := map[string]types.AttributeValue{
+		":c": &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixNano(), 10)},
+		":t": &types.AttributeValueMemberS{Value: t.UTC().Format(time.RFC3339Nano)},
+	}
+	if old != nil {
+		values[":old"] = old
+	} else {
+		values[":n"] = &types.AttributeValueMemberS{Value: "N"}
+		values[":zero"] = &types.AttributeValueMemberN{Value: "0"}
+	}
 	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(d.table),
-		Key:                      key(cursorKey),
-		UpdateExpression:         aws.String("SET #c = :c, #t = :t"),
-		ConditionExpression:      aws.String("attribute_not_exists(#c) OR #c < :c"),
-		ExpressionAttributeNames: map[string]string{"#c": cursorAttr, "#t": cursorTimeAttr},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":c": &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixNano(), 10)},
-			":t": &types.AttributeValueMemberS{Value: t.UTC().Format(time.RFC3339Nano)},
-		},
+		TableName:                 aws.String(d.table),
+		Key:                       key(cursorKey),
+		UpdateExpression:          aws.String("SET #c = :c, #t = :t"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#c": cursorAttr, "#t": cursorTimeAttr},
+		ExpressionAttributeValues: values,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &failed) {
 		return fmt.Errorf("store the CloudTrail cursor in table %s: %w", d.table, err)
 	}
-	return nil
+	return err
+}
+
+// badCursor says why a stored cursor v cannot stand beside a new cursor t ("" when it can: a
+// later cursor another run stored): it is not a time in Unix nanoseconds (a hand edit, a bug),
+// or it lies more than status.MaxSkew after t, later than any host's clock can be (a clock far
+// ahead, a hand edit), which would hold every later cursor back for ever.
+func badCursor(v types.AttributeValue, t time.Time) string {
+	n, ok := v.(*types.AttributeValueMemberN)
+	if !ok {
+		return "not a number"
+	}
+	c, err := fromNanos(n.Value)
+	if err != nil {
+		return "not a time in Unix nanoseconds"
+	}
+	if c.After(t.Add(status.MaxSkew)) {
+		return fmt.Sprintf("%s, in the future", c.Format(time.RFC3339))
+	}
+	return ""
 }
 
 // fromNanos reads a cursor stored as Unix nanoseconds.
@@ -118,11 +182,15 @@ func (f *File) SetCursor(ctx context.Context, t time.Time) error {
 	if err != nil {
 		return err
 	}
-	stored, err := f.cursor(m)
-	if err != nil {
-		return err
-	}
-	if !t.After(stored) {
+	// A cursor that is not a time, or lies in the future, is replaced once (see badCursor).
+	var replaced error
+	switch stored, err := f.cursor(m); {
+	case err != nil:
+		replaced = fmt.Errorf("%w: %w; replaced by %s", monitor.ErrCursorReplaced, err, t.UTC().Format(time.RFC3339))
+	case stored.After(t.Add(status.MaxSkew)):
+		replaced = fmt.Errorf("%w: state file %s: the CloudTrail cursor (%s) was %s, in the future; replaced by %s",
+			monitor.ErrCursorReplaced, f.path, cursorKey, stored.Format(time.RFC3339), t.UTC().Format(time.RFC3339))
+	case !t.After(stored):
 		return nil
 	}
 	raw, err := json.Marshal(fileCursor{ID: cursorKey, Cursor: t.UTC()})
@@ -130,5 +198,8 @@ func (f *File) SetCursor(ctx context.Context, t time.Time) error {
 		return fmt.Errorf("encode the CloudTrail cursor: %w", err)
 	}
 	m[cursorKey] = raw
-	return f.write(m)
+	if err := f.write(m); err != nil {
+		return err
+	}
+	return replaced
 }

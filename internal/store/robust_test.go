@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -487,5 +488,61 @@ func TestDynamoCancelledWithoutReasons(t *testing.T) {
 	mustSave(t, via, recs...)
 	if n := len(mustAll(t, via)); n != 4 {
 		t.Errorf("the later save stored %d, want 4", n)
+	}
+}
+
+// TestBadCursorReplacedOnce (issue 18.3): a cursor item that is not a time (a string, a
+// negative number) or lies in the future (2099) would hold the cursor back for ever: the next
+// SetCursor replaces it, once, and says so with monitor.ErrCursorReplaced naming the old value;
+// the cursor then moves as usual. One slightly ahead (another host's clock, within
+// status.MaxSkew) is a later cursor like any other and is kept. Before issue 18 the string
+// and 2099 stayed for ever.
+func TestBadCursorReplacedOnce(t *testing.T) {
+	future := t0.Add(status.MaxSkew - time.Second)
+	testCases := []struct {
+		name   string
+		dynamo string // the cursor item, as stored in DynamoDB
+		file   string // the cursor entry, in the state file
+		bad    bool
+	}{
+		{"a string", `{"phoneNumberId": "` + cursorKey + `", "cursor": "yesterday"}`,
+			`{"phoneNumberId": "` + cursorKey + `", "cursor": "yesterday"}`, true},
+		{"negative", `{"phoneNumberId": "` + cursorKey + `", "cursor": -5}`,
+			`{"phoneNumberId": "` + cursorKey + `", "cursor": -5}`, true},
+		{"in 2099", `{"phoneNumberId": "` + cursorKey + `", "cursor": 4070908800000000000}`,
+			`{"phoneNumberId": "` + cursorKey + `", "cursor": "2099-01-01T00:00:00Z"}`, true},
+		{"within the skew tolerance", `{"phoneNumberId": "` + cursorKey + `", "cursor": ` + strconv.FormatInt(future.UnixNano(), 10) + `}`,
+			`{"phoneNumberId": "` + cursorKey + `", "cursor": "` + future.Format(time.RFC3339Nano) + `"}`, false},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, s monitor.Store) {
+				ctx := context.Background()
+				c := s.(monitor.Cursor)
+				item := tc.dynamo
+				if _, ok := s.(*File); ok {
+					item = tc.file
+				}
+				putRaw(t, s, cursorKey, item)
+
+				err := c.SetCursor(ctx, t0)
+				if got := errors.Is(err, monitor.ErrCursorReplaced); got != tc.bad || (err != nil && !tc.bad) {
+					t.Fatalf("SetCursor over %s: %v; want replaced %v", tc.name, err, tc.bad)
+				}
+				want := t0
+				if !tc.bad {
+					want = future
+				}
+				if got, err := c.Cursor(ctx); err != nil || !got.Equal(want) {
+					t.Fatalf("Cursor after = %v, %v; want %v", got, err, want)
+				}
+				if err := c.SetCursor(ctx, want.Add(time.Second)); err != nil {
+					t.Errorf("the next SetCursor: %v, want it stored quietly (replaced once)", err)
+				}
+				if got, _ := c.Cursor(ctx); !got.Equal(want.Add(time.Second)) {
+					t.Errorf("Cursor = %v, want %v", got, want.Add(time.Second))
+				}
+			})
+		})
 	}
 }
