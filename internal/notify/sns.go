@@ -27,9 +27,10 @@ const (
 	maxBatchBytes   = 256 * 1024
 )
 
-// ErrTooLarge is the error of a notification whose rendered message exceeds what SNS accepts in
-// one publish; it is never sent, and never holds back the others.
-var ErrTooLarge = errors.New("message larger than SNS accepts (256 KiB)")
+// ErrTooLarge is the error of a notification whose rendered message exceeds maxEntryBytes even
+// with its strings capped (which no notification Decide makes can: TestLargestMessage); it is
+// never sent, and never holds back the others.
+var ErrTooLarge = errors.New("message larger than phonewatch sends (128 KiB, half of what SNS accepts)")
 
 // RejectedError is SNS refusing one entry of a PublishBatch call that it otherwise answered: the
 // Failed list of the response.
@@ -107,8 +108,25 @@ func (p *SNS) Publish(ctx context.Context, ns []status.Notification) []error {
 	return errs
 }
 
-// newEntry renders n with r into the PublishBatch entry with Id i.
+// newEntry renders n with r into the PublishBatch entry with Id i, within maxEntryBytes: the
+// strings n carries are capped (fieldCaps), more tightly while the entry is still too large.
 func newEntry(r Renderer, i int, n status.Notification) (entry, error) {
+	var e entry
+	var err error
+	for _, limit := range fieldCaps {
+		e, err = render(r, i, capped(n, limit))
+		if err != nil || e.size <= maxEntryBytes {
+			break
+		}
+	}
+	if err == nil && e.size > maxEntryBytes {
+		err = fmt.Errorf("publish %s: %d bytes: %w", about(n), e.size, ErrTooLarge)
+	}
+	return e, err
+}
+
+// render words n with r into the PublishBatch entry with Id i.
+func render(r Renderer, i int, n status.Notification) (entry, error) {
 	msg, err := r.Message(n)
 	if err != nil {
 		return entry{}, err
@@ -119,9 +137,6 @@ func newEntry(r Renderer, i int, n status.Notification) (entry, error) {
 	for k, v := range Attributes(n) {
 		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		size += len(k) + len("String") + len(v)
-	}
-	if size > maxBatchBytes {
-		return entry{}, fmt.Errorf("publish %s: %d bytes: %w", about(n), size, ErrTooLarge)
 	}
 	return entry{
 		index: i,

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -297,26 +298,22 @@ func TestSNSPublishMissingTopic(t *testing.T) {
 	}
 }
 
-// TestSNSPublishBatchLimits: an entry SNS could never accept fails alone, and the others are
-// packed into calls that stay within 10 entries and 256 KiB.
+// TestSNSPublishBatchLimits: the entries are packed into calls that stay within 10 entries
+// and 256 KiB, an oversized field (300 KiB of status message) included: it is capped, and sent.
 func TestSNSPublishBatchLimits(t *testing.T) {
 	env := newMoto(t)
 	topic := env.topic(t)
 	q := env.queue(t, topic, "")
-	ns := twelve()[:8]
+	ns := twelve()
 	for i := range ns {
-		ns[i].StatusMessage = strings.Repeat("m", 8*1024) // each entry some 60 KiB once rendered
+		ns[i].StatusMessage = strings.Repeat("m", 2048)
 	}
 	ns[3].StatusMessage = strings.Repeat("x", 300*1024)
 
-	errs := NewSNS(env.sns, topic).Publish(t.Context(), ns)
-	for i, err := range errs {
-		if (i == 3) != (err != nil) {
+	for i, err := range NewSNS(env.sns, topic).Publish(t.Context(), ns) {
+		if err != nil {
 			t.Errorf("notification %d: error %v", i, err)
 		}
-	}
-	if !errors.Is(errs[3], ErrTooLarge) {
-		t.Errorf("oversized notification: %v, want ErrTooLarge", errs[3])
 	}
 	calls := env.batchCalls()
 	sent := 0
@@ -326,11 +323,129 @@ func TestSNSPublishBatchLimits(t *testing.T) {
 		}
 		sent += c.entries
 	}
-	if sent != 7 || len(calls) < 2 {
-		t.Errorf("calls %+v: want the 7 sendable entries spread over several calls", calls)
+	if sent != 12 || len(calls) < 2 {
+		t.Errorf("calls %+v: want the 12 entries spread over several calls", calls)
 	}
-	if got := env.drain(t, q); len(got) != 7 {
-		t.Errorf("queue got %d messages, want 7", len(got))
+	if got := env.drain(t, q); len(got) != 12 {
+		t.Errorf("queue got %d messages, want 12", len(got))
+	}
+}
+
+// hostile fills every string field of n, nested ones included, with s (maps get one entry).
+func hostile(n status.Notification, s string) status.Notification {
+	fill(reflect.ValueOf(&n).Elem(), s)
+	return n
+}
+
+func fill(v reflect.Value, s string) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Field(i); f.CanSet() {
+				fill(f, s)
+			}
+		}
+	case reflect.Pointer:
+		if v.Type().Elem().Kind() == reflect.Struct {
+			c := reflect.New(v.Type().Elem())
+			fill(c.Elem(), s)
+			v.Set(c)
+		}
+	case reflect.Slice:
+		c := reflect.MakeSlice(v.Type(), 3, 3)
+		for i := range 3 {
+			fill(c.Index(i), s)
+		}
+		v.Set(c)
+	case reflect.Map:
+		if v.Type().Key().Kind() == reflect.String {
+			c := reflect.MakeMap(v.Type())
+			e := reflect.New(v.Type().Elem()).Elem()
+			fill(e, s)
+			c.SetMapIndex(reflect.ValueOf(s).Convert(v.Type().Key()), e)
+			v.Set(c)
+		}
+	}
+}
+
+// TestLargestMessage (issue 18.4): whatever Connect and CloudTrail send, every notification
+// fits maxEntryBytes (half of SNS's 256 KiB): each golden case with every string field it
+// could carry (the description, ARNs, IDs, the caller, Connect's message) 100,000 characters
+// of the worst kinds for escaping (control characters, emoji, markdown and HTML), in UTC and
+// local time. Realistic sizes stay whole: a 2,048-character caller ARN is not cut. It prints
+// the largest entry, the figure the README states.
+func TestLargestMessage(t *testing.T) {
+	kinds := map[string]string{
+		"control": strings.Repeat("\x00\x01\u2028", 34000),
+		"emoji":   strings.Repeat("😀", 100000),
+		"markup":  strings.Repeat("*_`<>&|\"", 12500),
+	}
+	largest := 0
+	for _, gc := range goldenCases {
+		for kind, s := range kinds {
+			n := hostile(gc.n, s)
+			n.Event, n.Status, n.Basis, n.Failure = gc.n.Event, gc.n.Status, gc.n.Basis, gc.n.Failure
+			if n.Operation != nil {
+				n.Operation.Name = status.OpUpdate
+			}
+			e, err := newEntry(Renderer{Location: gc.loc}, 0, n)
+			if err != nil {
+				t.Errorf("%s, %s: %v", gc.name, kind, err)
+				continue
+			}
+			if e.size > maxEntryBytes {
+				t.Errorf("%s, %s: %d bytes, more than %d", gc.name, kind, e.size, maxEntryBytes)
+			}
+			largest = max(largest, e.size)
+		}
+	}
+	t.Logf("largest entry: %d bytes (%.1f KiB) of %d allowed", largest, float64(largest)/1024, maxEntryBytes)
+
+	n := goldenCases[2].n // failed-operation
+	op := *n.Operation
+	op.By = "arn:aws:sts::123456789012:assumed-role/" + strings.Repeat("r", 2000)
+	n.Operation = &op
+	e, err := newEntry(Renderer{}, 0, n)
+	if err != nil || !strings.Contains(aws.ToString(e.req.Message), op.By) {
+		t.Errorf("a 2,048-character caller ARN was cut or failed (%v)", err)
+	}
+	if n.Operation.By != op.By {
+		t.Error("capping changed the caller's notification")
+	}
+}
+
+// TestSNSPublishHugeFields (issue 18.4): a number with a 100,000-character description whose
+// failing call came from a 32 KiB caller ARN is announced through SNS (before issue 18 its
+// notifications were too large for SNS in every run, for ever); the subscriber gets the
+// capped fields, marked with an ellipsis.
+func TestSNSPublishHugeFields(t *testing.T) {
+	env := newMoto(t)
+	topic := env.topic(t)
+	q := env.queue(t, topic, "")
+	n := goldenCases[2].n // failed-operation
+	n.Number.Description = strings.Repeat("d", 100000)
+	op := *n.Operation
+	op.By = "arn:aws:sts::123456789012:assumed-role/" + strings.Repeat("r", 32*1024)
+	n.Operation = &op
+
+	if errs := NewSNS(env.sns, topic).Publish(t.Context(), []status.Notification{n}); errs[0] != nil {
+		t.Fatalf("publish: %v", errs[0])
+	}
+	got := env.drain(t, q)
+	if len(got) != 1 {
+		t.Fatalf("queue got %d messages, want 1", len(got))
+	}
+	var m MachineMessage
+	if err := json.Unmarshal([]byte(got[0].Message), &m); err != nil {
+		t.Fatalf("machine JSON: %v", err)
+	}
+	if m.Operation == nil || len([]rune(m.Operation.By)) != fieldCaps[0] || !strings.HasSuffix(m.Operation.By, "…") {
+		t.Errorf("caller ARN of %d characters, want it capped at %d with an ellipsis", len(m.Operation.By), fieldCaps[0])
+	}
+	if calls := env.batchCalls(); len(calls) != 1 || calls[0].bytes > maxEntryBytes {
+		t.Errorf("calls %+v, want one within %d bytes", calls, maxEntryBytes)
 	}
 }
 

@@ -39,6 +39,11 @@ type PhoneNumberStatus struct {
 // MaxMessageLen is Connect's documented limit for PhoneNumberStatus.Message, in characters.
 const MaxMessageLen = 255
 
+// MaxDescriptionLen is Connect's documented limit for PhoneNumberDescription, in characters. A
+// longer one is cut (it is free text, not an identity), so that it can bloat neither a record
+// nor a message.
+const MaxDescriptionLen = 500
+
 // e164 is ITU-T E.164 as Connect writes it: a plus, then up to 15 digits, no leading zero.
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
@@ -128,7 +133,7 @@ func Validate(s *Summary, at time.Time) (Observation, error) {
 			E164:        str(s.PhoneNumber),
 			CountryCode: str(s.PhoneNumberCountryCode),
 			Type:        str(s.PhoneNumberType),
-			Description: str(s.PhoneNumberDescription),
+			Description: cutText(str(s.PhoneNumberDescription), MaxDescriptionLen),
 			TargetARN:   str(s.TargetArn),
 			InstanceID:  str(s.InstanceID),
 		},
@@ -136,4 +141,16 @@ func Validate(s *Summary, at time.Time) (Observation, error) {
 		Message: msg,
 		At:      at.UTC(),
 	}, nil
+}
+
+// cutText is s cut to at most limit characters, the last of them an ellipsis when cut.
+func cutText(s string, limit int) string {
+	n := 0
+	for i := range s {
+		if n == limit-1 && utf8.RuneCountInString(s[i:]) > 1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }

@@ -204,3 +204,27 @@ func TestQuote(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateCutsALongDescription (issue 18.4): a description longer than Connect documents
+// (100,000 characters) is cut to MaxDescriptionLen with an ellipsis, not rejected: the number
+// is still checked and its record stays small. One of exactly the limit is kept whole.
+func TestValidateCutsALongDescription(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{strings.Repeat("é", 100000), strings.Repeat("é", MaxDescriptionLen-1) + "…"},
+		{strings.Repeat("d", MaxDescriptionLen), strings.Repeat("d", MaxDescriptionLen)},
+	} {
+		s := validSummary()
+		s.PhoneNumberDescription = &tc.in
+		o, err := Validate(s, t0)
+		if err != nil {
+			t.Fatalf("description of %d characters: %v", len([]rune(tc.in)), err)
+		}
+		if o.Description != tc.want {
+			t.Errorf("description of %d characters became %d characters, want %d", len([]rune(tc.in)),
+				len([]rune(o.Description)), len([]rune(tc.want)))
+		}
+	}
+}
