@@ -86,6 +86,9 @@ func NewMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub moni
 	if l, ok := st.(monitor.Ledger); ok {
 		m.Budget = NewBudget(cfg, awsCfg, l)
 	}
+	if l, ok := st.(monitor.Lease); ok {
+		m.Lease = l // runs sharing the table describe one at a time, within CONNECT_RPS together
+	}
 	return m
 }
 

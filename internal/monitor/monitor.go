@@ -84,6 +84,9 @@ type Monitor struct {
 	OperationsOverlap time.Duration
 	// Budget watches the account's claim/release budget (nil: not watched).
 	Budget *Budget
+	// Lease, when set, makes runs that share it describe one at a time (see leaseConnect), so
+	// that concurrent invocations hold Connect's quota to CONNECT_RPS together; nil: no lease.
+	Lease Lease
 	// SweepEvery is how often a scheduled run describes a number that cannot have changed
 	// (CLAIMED at its last check, no operation since, owing nothing). Zero describes every
 	// number every run.
@@ -213,6 +216,8 @@ type run struct {
 	opsTo time.Time
 	// learned is the per-record save reserve learned from the first state read (zero before).
 	learned time.Duration
+	// leaseWaited is set when another run held the Connect lease when this one wanted it.
+	leaseWaited bool
 }
 
 // Run checks the scope once. Per-number problems are entries in Summary.Errors. It returns an
@@ -237,7 +242,9 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	}
 	awaitBudget := r.startBudget(ctx, scope.Scheduled)
 	items = r.selectItems(items, scope.Scheduled)
+	release := r.leaseConnect(ctx, len(items))
 	r.check(ctx, items)
+	release()
 	saveErr := r.persist(ctx, items)
 	r.count(items)
 	r.advanceCursor(ctx, items, scope.Scheduled, saveErr == nil)
@@ -313,6 +320,9 @@ func (r *run) nothingChecked(n int) error {
 		return fmt.Errorf("no number could be checked: the stored record of each of the %d watched numbers is not "+
 			"in phonewatch's format (the summary's errors give each reason; a clock behind the one that wrote them "+
 			"is one, a newer phonewatch another); nothing was changed", r.sum.InvalidRecords)
+	case r.started == 0 && r.leaseWaited:
+		return fmt.Errorf("no number could be checked before the deadline: another run held the Connect lease " +
+			"(runs describe one at a time, to keep to CONNECT_RPS together) until then; send the request again")
 	default:
 		return fmt.Errorf("no number could be checked before the deadline: %d of %d checks started, none "+
 			"finished in time (Connect slow or unreachable, or the function's timeout too short for the "+

@@ -65,3 +65,14 @@ type Cursor interface {
 // cursor that was not a time or lay in the future: the cursor is healed, and the run names it
 // in its errors, once.
 var ErrCursorReplaced = errors.New("the stored CloudTrail cursor was not usable and was replaced")
+
+// Lease is one lease, kept in the state store, on Connect's shared rate quota: of the runs that
+// share a state table (a scheduled run and a check request sent meanwhile), only the holder
+// describes, so that together they never ask Connect for more than CONNECT_RPS.
+type Lease interface {
+	// AcquireLease takes the lease for holder until `until` when it is free at `now` (no
+	// holder, the holder's lease ended, or holder already has it); it reports whether it did.
+	AcquireLease(ctx context.Context, holder string, until, now time.Time) (bool, error)
+	// ReleaseLease gives the lease up if holder has it.
+	ReleaseLease(ctx context.Context, holder string) error
+}
