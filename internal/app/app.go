@@ -88,6 +88,7 @@ func NewMonitor(cfg config.Config, awsCfg aws.Config, st monitor.Store, pub moni
 	}
 	if l, ok := st.(monitor.Lease); ok {
 		m.Lease = l // runs sharing the table describe one at a time, within CONNECT_RPS together
+		m.LeaseRefill = time.Duration(float64(cfg.ConnectBurst) / cfg.ConnectRPS * float64(time.Second))
 	}
 	return m
 }

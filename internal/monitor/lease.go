@@ -13,15 +13,15 @@ const (
 	leaseSlack = 5 * time.Second
 )
 
-// leaseConnect takes the Connect lease before n numbers are described, waiting (polling) while
+// leaseConnect takes the Connect lease before the run lists and describes, waiting (polling) while
 // another live run holds it, at most until the run's deadline: a check request sent during a
 // scheduled run describes after it, and neither asks Connect for more than CONNECT_RPS at any
 // time. The wait is spent from the run's own budget; a run that gets no lease in time checks
 // nothing (complete false, the next run resumes). A lease that cannot be read or written does
 // not stop the run: the quota is a courtesy to other callers, a missed FAILED is not. It
 // returns the release.
-func (r *run) leaseConnect(ctx context.Context, n int) func() {
-	if r.Lease == nil || n == 0 {
+func (r *run) leaseConnect(ctx context.Context) func() {
+	if r.Lease == nil {
 		return func() {}
 	}
 	dl, _ := ctx.Deadline() // every run has one (bound)
@@ -35,19 +35,23 @@ func (r *run) leaseConnect(ctx context.Context, n int) func() {
 			return func() {}
 		}
 		if ok {
+			if r.leaseWaited {
+				sleep(ctx, r.LeaseRefill) // out of time: the checks will say so
+			}
 			break
 		}
 		r.leaseWaited = true
-		t := time.NewTimer(leasePoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, leasePoll) {
 			return func() {}
-		case <-t.C:
 		}
 		r.log().DebugContext(ctx, "another run holds the Connect lease; waiting")
 	}
+	released := false
 	return func() {
+		if released {
+			return
+		}
+		released = true
 		// A fresh context: the run's may be spent, and a lease left behind makes the next
 		// run wait until it expires.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(r.StoreTimeout, DefaultStoreTimeout))
@@ -55,5 +59,20 @@ func (r *run) leaseConnect(ctx context.Context, n int) func() {
 		if err := r.Lease.ReleaseLease(rctx, r.id); err != nil {
 			r.log().WarnContext(ctx, "the Connect lease could not be released; it expires", "error", err)
 		}
+	}
+}
+
+// sleep waits d, or less if ctx ends first; it reports whether the whole wait passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

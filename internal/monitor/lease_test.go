@@ -45,7 +45,7 @@ func TestConcurrentRunsShareConnectsRate(t *testing.T) {
 				m.Source = e.source(rps, burst)
 				m.InFlight = monitor.InFlightFor(rps, burst)
 				if leased {
-					m.Lease = e.store()
+					m.Lease, m.LeaseRefill = e.store(), burst*time.Second/rps
 				}
 				wg.Go(func() {
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

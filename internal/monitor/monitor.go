@@ -87,6 +87,10 @@ type Monitor struct {
 	// Lease, when set, makes runs that share it describe one at a time (see leaseConnect), so
 	// that concurrent invocations hold Connect's quota to CONNECT_RPS together; nil: no lease.
 	Lease Lease
+	// LeaseRefill is how long a run that waited for the lease lets Connect's bucket refill
+	// before its first request: CONNECT_BURST / CONNECT_RPS (the previous holder left it
+	// empty, and this run's own client starts with a burst).
+	LeaseRefill time.Duration
 	// SweepEvery is how often a scheduled run describes a number that cannot have changed
 	// (CLAIMED at its last check, no operation since, owing nothing). Zero describes every
 	// number every run.
@@ -236,13 +240,15 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		r.timeLeft = time.Until(dl)
 	}
+	// The Connect lease covers listing as well as describing.
+	release := r.leaseConnect(ctx)
+	defer release()
 	items, err := r.gather(ctx, scope)
 	if err != nil {
 		return r.finish(), err
 	}
 	awaitBudget := r.startBudget(ctx, scope.Scheduled)
 	items = r.selectItems(items, scope.Scheduled)
-	release := r.leaseConnect(ctx, len(items))
 	r.check(ctx, items)
 	release()
 	saveErr := r.persist(ctx, items)
