@@ -69,8 +69,18 @@ SOAK_FROM ?= 1000001
 soak: ## the simulated world, long: SOAK=100000 histories from SOAK_FROM; prints histories, notifications judged, violations
 	go test -count=1 -timeout 60m -run '^TestWorld$$' ./internal/sim -v -histories=$(SOAK) -from=$(SOAK_FROM)
 
-deploy: ## build and deploy with AWS SAM (see docs/deploy.md)
-	sam build && sam deploy
+# `make deploy` is guided the first time (the stack does not exist yet: Region and parameters are
+# asked, and may be saved to samconfig.toml), plain afterwards. CONFIG_ENV picks a stage of
+# samconfig.toml, whose stack is phonewatch or phonewatch-<stage>.
+CONFIG_ENV ?= default
+SAM_STACK = $(if $(filter default,$(CONFIG_ENV)),phonewatch,phonewatch-$(CONFIG_ENV))
+deploy: ## build and deploy with AWS SAM, guided the first time (docs/deploy.md); CONFIG_ENV=prod for a stage
+	sam build
+	@if aws cloudformation describe-stacks --stack-name $(SAM_STACK) >/dev/null 2>&1; then \
+		echo "sam deploy --config-env $(CONFIG_ENV)"; sam deploy --config-env $(CONFIG_ENV); \
+	else \
+		echo "$(SAM_STACK) does not exist yet: sam deploy --guided --config-env $(CONFIG_ENV)"; sam deploy --guided --config-env $(CONFIG_ENV); \
+	fi
 
 invoke: ## sam local invoke with the scheduler event (needs Docker)
 	sam build && sam local invoke PhoneWatchFunction -e events/scheduler-event.json -n env.json
