@@ -92,7 +92,10 @@ func statusCmd(ctx context.Context, f statusFlags, e env) int {
 	if f.asJSON {
 		err = writeJSON(e.stdout, rows)
 	} else {
-		err = writeTable(e.stdout, rows, file+table, clock{cfg.Location})
+		// Account-level lines (issue 21: the claim/release budget) come from the same store and
+		// are written below the numbers; none yet.
+		var account []string
+		err = writeTable(e.stdout, rows, file+table, clock{cfg.Location}, account)
 	}
 	if err != nil {
 		return fail("%v", err)
@@ -241,9 +244,9 @@ func (c clock) at(t time.Time) string {
 }
 
 // writeTable writes the rows for people, within 100 columns: one line per number, then the
-// details of each number that needs attention (not CLAIMED), then the account-level notes.
-// Every field is in --json.
-func writeTable(w io.Writer, rows []row, from string, c clock) error {
+// details of each number that needs attention (not CLAIMED), then the account-level lines
+// (each at most tableWidth). Every field of a number is in --json.
+func writeTable(w io.Writer, rows []row, from string, c clock, account []string) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintf(w, "No numbers tracked in %s yet: phonewatch check adds them.\n", from)
 		return err
@@ -261,6 +264,10 @@ func writeTable(w io.Writer, rows []row, from string, c clock) error {
 		if lines := c.details(r); len(lines) > 0 {
 			_, _ = fmt.Fprintf(w, "\n%s\n", strings.Join(lines, "\n"))
 		}
+	}
+	if len(account) > 0 {
+		_, err := fmt.Fprintf(w, "\n%s\n", strings.Join(account, "\n"))
+		return err
 	}
 	return nil
 }
