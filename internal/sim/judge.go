@@ -20,6 +20,10 @@ const (
 	Unannounced = "deadline-unannounced"
 	// WrongCall: the named call is not a call that failed in the true chain of failures.
 	WrongCall = "wrong-call"
+	// WrongCallUnproven: as WrongCall, where no saved check saw the number CLAIMED after the
+	// named call: DESIGN.md's rule ("named only when later than the last CLAIMED check") allows
+	// it, yet a call CloudTrail never shows (admin website) may have come after it and failed.
+	WrongCallUnproven = "wrong-call-unproven"
 	// WrongKind: the failure kind (claim/update) is not the true failing call's.
 	WrongKind = "wrong-kind"
 	// Duplicate: one true fact (a failure's FAILED, a chain's EXPIRED or RECOVERED, one
@@ -35,6 +39,9 @@ const (
 	// Unsendable: a notification SNS cannot accept as rendered (over 256 KiB, say, from an
 	// unbounded CloudTrail value): refused run after run.
 	Unsendable = "unsendable"
+	// FailedWithExpired: one run delivers FAILED and EXPIRED of one failure (a first sight past
+	// the deadline): two messages, the first saying "retry before" a deadline already behind.
+	FailedWithExpired = "failed-with-expired"
 	// NoFailure: an episode notification about a number that never failed.
 	NoFailure = "no-such-failure"
 )
@@ -69,12 +76,14 @@ type Judge struct {
 	once       map[string]bool   // violations reported once per key
 	runIDs     map[*run][]string // IDs delivered by a run (unanswered if it dies)
 	rendered   map[string]string // why SNS refuses a notification as rendered, by ID
+	runEvents  map[string]bool   // run/number/failure/event delivered
 	cur        *run
 }
 
 type bound struct {
-	at  time.Time // the true time of the check
-	seq int       // the store write that saved it
+	at      time.Time // the true time of the check
+	seq     int       // the store write that saved it
+	claimed bool      // it saw CLAIMED (else IN_PROGRESS)
 }
 
 type chainKey struct {
@@ -86,7 +95,7 @@ func newJudge(w *World) *Judge {
 	return &Judge{w: w, bounds: map[string][]bound{}, copies: map[string]int{}, unanswered: map[string]int{},
 		facts: map[string]map[string]bool{}, announced: map[chainKey]time.Time{},
 		stated: map[chainKey]map[time.Time]bool{}, told: map[chainKey]bool{}, once: map[string]bool{},
-		runIDs: map[*run][]string{}, rendered: map[string]string{}}
+		runIDs: map[*run][]string{}, rendered: map[string]string{}, runEvents: map[string]bool{}}
 }
 
 func (j *Judge) violate(class string, r *run, id, format string, args ...any) {
@@ -102,7 +111,7 @@ func (j *Judge) violate(class string, r *run, id, format string, args ...any) {
 func (j *Judge) saved(r *run, rec status.Record) {
 	st, ok := r.answered[rec.ID]
 	if ok && (st == status.Claimed || st == status.InProgress) && rec.Status == st {
-		j.bounds[rec.ID] = append(j.bounds[rec.ID], bound{at: r.at, seq: r.w.st.seq})
+		j.bounds[rec.ID] = append(j.bounds[rec.ID], bound{at: r.at, seq: r.w.st.seq, claimed: st == status.Claimed})
 	}
 }
 
@@ -199,7 +208,13 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 	}
 	if op := n.Operation; op != nil {
 		if !calls[op.EventID] {
-			j.violate(WrongCall, r, id, "%s names %s %s at %s by %s, which is not a failing call of failure %d's chain",
+			class := WrongCallUnproven
+			for _, b := range j.bounds[id] {
+				if b.claimed && b.at.After(op.At) && b.seq <= r.readSeq {
+					class = WrongCall
+				}
+			}
+			j.violate(class, r, id, "%s names %s %s at %s by %s, which is not a failing call of failure %d's chain",
 				n.Event, op.Name, op.EventID, stamp(op.At), op.By, fi)
 		} else if n.Failure != failureKind(op.Name) {
 			j.violate(WrongKind, r, id, "%s says %q but names %s", n.Event, n.Failure, op.Name)
@@ -224,6 +239,13 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 		j.fact(r, id, fmt.Sprintf("M/%d/%s/%s", fi, n.Reminder, stamp(n.RetryDeadline)), n)
 	case eventDeadline:
 		j.fact(r, id, fmt.Sprintf("D/%d/%s", f.chain, stamp(n.RetryDeadline)), n)
+	}
+	if n.Event == status.EventFailed || n.Event == status.EventExpired {
+		key := fmt.Sprintf("%d/%s/%d/", r.idx, id, fi)
+		j.runEvents[key+string(n.Event)] = true
+		if j.runEvents[key+string(status.EventFailed)] && j.runEvents[key+string(status.EventExpired)] {
+			j.violate(FailedWithExpired, r, id, "FAILED and EXPIRED of failure %d in one run", fi)
+		}
 	}
 	if statesDeadline(n.Event) {
 		j.announced[ck] = n.RetryDeadline

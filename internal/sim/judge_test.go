@@ -52,7 +52,7 @@ func TestJudgeCatches(t *testing.T) {
 				n := failed("a", release.Add(-time.Hour), status.BasisOperation)
 				n.Operation, n.Failure = claimOp, status.FailureClaim
 				return n
-			}()}, want: WrongCall},
+			}()}, want: WrongCallUnproven},
 		{name: "claim said, update failed", at: 20*time.Hour + 10*time.Minute,
 			notes: []status.Notification{func() status.Notification {
 				n := failed("a", release.Add(-time.Hour), status.BasisTransition)
@@ -75,6 +75,10 @@ func TestJudgeCatches(t *testing.T) {
 		{name: "a corrected FAILED after an unanswered one", at: 21 * time.Hour, mode: snsLostDelivered,
 			notes: []status.Notification{failed("a", release.Add(-time.Hour), status.BasisTransition),
 				failed("b", release.Add(-2*time.Hour), status.BasisTransition)}},
+		{name: "FAILED and EXPIRED in one run", at: 45 * time.Hour,
+			notes: []status.Notification{failed("a", release.Add(-time.Hour), status.BasisTransition),
+				{Event: status.EventExpired, ID: "e", Status: status.NotFound, RetryDeadline: release.Add(-time.Hour),
+					Basis: status.BasisTransition, Failure: status.FailureUpdate}}, want: FailedWithExpired},
 		{name: "before any failure", at: 12 * time.Hour,
 			notes: []status.Notification{failed("a", release, status.BasisTransition)}, want: NoFailure},
 	} {
@@ -162,5 +166,21 @@ func TestJudgeAfterRun(t *testing.T) {
 				t.Fatalf("violations %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// An old call named after a saved check saw the number CLAIMED breaks DESIGN.md's rule itself.
+func TestJudgeWrongCallAfterClaimedCheck(t *testing.T) {
+	w, n := judgeWorld()
+	checked := &run{w: w, idx: 1, at: Start.Add(12 * time.Hour), readSeq: -1, answered: map[string]status.Status{n.id: status.Claimed}}
+	w.st.seq = 1
+	w.judge.saved(checked, status.Record{Number: status.Number{ID: n.id}, Status: status.Claimed})
+	r := &run{w: w, idx: 2, at: Start.Add(21 * time.Hour), readSeq: 1}
+	w.judge.attempted(r, status.Notification{Event: status.EventFailed, ID: "a", Number: status.Number{ID: n.id},
+		Status: status.Failed, RetryDeadline: Start.Add(34 * time.Hour), Basis: status.BasisOperation,
+		Failure: status.FailureClaim, Operation: &status.Operation{Name: status.OpClaim, At: Start.Add(10 * time.Hour),
+			By: alice, EventID: "ev-claim"}}, snsOK)
+	if len(w.judge.Violations) != 1 || w.judge.Violations[0].Class != WrongCall {
+		t.Fatalf("violations %v, want %s", w.judge.Violations, WrongCall)
 	}
 }
