@@ -208,9 +208,15 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 	}
 	if op := n.Operation; op != nil {
 		if !calls[op.EventID] {
+			// A saved check that saw it CLAIMED after the call and before the chain failed
+			// proves the call succeeded: naming it breaks DESIGN.md's rule itself.
+			first := fi
+			for first > 0 && num.failures[first-1].chain == f.chain {
+				first--
+			}
 			class := WrongCallUnproven
 			for _, b := range j.bounds[id] {
-				if b.claimed && b.at.After(op.At) && b.seq <= r.readSeq {
+				if b.claimed && b.at.After(op.At) && b.at.Before(num.failures[first].at) && b.seq <= r.readSeq {
 					class = WrongCall
 				}
 			}
@@ -232,7 +238,7 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 	case status.EventFailed:
 		j.fact(r, id, fmt.Sprintf("F/%d", fi), n)
 	case status.EventExpired:
-		j.fact(r, id, fmt.Sprintf("E/%d", fi), n)
+		j.fact(r, id, fmt.Sprintf("E/%d/%s", fi, stamp(n.RetryDeadline)), n)
 	case status.EventRecovered:
 		j.fact(r, id, fmt.Sprintf("R/%d", f.chain), n)
 	case status.EventReminder:
