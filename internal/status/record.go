@@ -183,7 +183,8 @@ const MaxSkew = 15 * time.Minute
 
 // Clamp makes r fit the reader's clock `now`: no stamp of r lies after it, and no bound is
 // taken from one that did (a host whose clock ran ahead wrote it). The last check and the
-// times of sightings are moved back to now, so that the reader's next check is not stale; a
+// times of sightings are moved back to now, so that the reader's next check is not stale (the
+// stamps of deliveries are kept: what was sent was sent); a
 // not-FAILED check from the future is dropped (it bounds nothing: the number may have failed
 // before it); an episode that began in the future, or whose transition bound lies there, gets
 // at most now + the window, basis first-observation when no lower bound is left. It reports
@@ -199,7 +200,6 @@ func (r *Record) Clamp(now time.Time, p Policy) bool {
 	back(&r.NotFailedAt, time.Time{})
 	back(&r.LastClaimedAt, now)
 	back(&r.InProgressSince, now)
-	back(&r.StuckSentAt, now)
 	back(&r.NotFoundAt, now)
 	e := r.Episode
 	if e == nil {
@@ -210,10 +210,9 @@ func (r *Record) Clamp(now time.Time, p Policy) bool {
 	back(&e.FailedAfter, time.Time{})
 	back(&e.EndedAt, now)
 	back(&e.LastFailedAt, now)
-	back(&e.FailedSentAt, now)
-	back(&e.RemindedAt, now)
-	back(&e.ExpiredSentAt, now)
-	back(&e.DeadlineSentAt, now)
+	// The stamps of what was delivered stay as they are: a delivery stamped after the
+	// reader's clock still happened, and moving it back would make a reminder it covered due
+	// again (a reader 14 minutes slow would have the next run send the same REMINDER twice).
 	if !future {
 		return changed
 	}
