@@ -245,8 +245,8 @@ func (p publisher) Publish(ctx context.Context, ns []status.Notification) []erro
 	return errs
 }
 
-// unsendable says why SNS would refuse n as rendered (the real renderer), "" when it would
-// not; a violation the first time. The answer is kept by notification ID (content), since a
+// unsendable says why SNS would refuse n as the real publisher renders it (notify.Fits), ""
+// when it would not; a violation the first time. The answer is kept by notification ID (content), since a
 // refused notification is tried again every run.
 func (j *Judge) unsendable(n status.Notification) string {
 	why, ok := j.rendered[n.ID]
@@ -261,22 +261,11 @@ func (j *Judge) unsendable(n status.Notification) string {
 }
 
 func render(n status.Notification) string {
-	msg, err := notify.Message(n)
-	if err != nil {
-		return "not renderable: " + err.Error()
-	}
-	size := len(msg) + len(notify.Subject(n))
-	for k, v := range notify.Attributes(n) {
-		size += len(k) + len(v) + len("String")
-	}
-	if size > snsMaxBytes {
-		return fmt.Sprintf("%d bytes, more than SNS's %d", size, snsMaxBytes)
+	if err := notify.Fits(n); err != nil {
+		return err.Error()
 	}
 	return ""
 }
-
-// snsMaxBytes is SNS's limit for one message, subject and attributes included.
-const snsMaxBytes = 256 * 1024
 
 func (w *World) snsMode(run, i int) string {
 	if !w.p.snsFaulty || w.draining {
