@@ -25,7 +25,7 @@ type budget struct {
 	// ceiling caps the whole reserve: at most a quarter of the time the run has (or base, if
 	// larger), so that a short invocation spends most of its time checking. The per-item costs
 	// are generous estimates; past the ceiling, a save that does not fit is cut like any other
-	// and its claims expire, which the repeat bookkeeping makes safe.
+	// and its claims expire: the next run sends again what it could not mark (nothing lost).
 	ceiling           time.Duration
 	cancel            context.CancelCauseFunc // ends the checks under way
 	mu                sync.Mutex
