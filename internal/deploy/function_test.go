@@ -166,6 +166,10 @@ func TestFunctionPermissions(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) { functionPermissions(t, m) })
 	}
+	// Without CloudTrail the function never calls LookupEvents, and the role may not: "*" on
+	// CloudTrail's event history would be the whole account's management history.
+	noTrail := mode{"without CloudTrail", ownTopic.with("CloudTrail", "false").params}
+	t.Run(noTrail.name, func(t *testing.T) { functionPermissions(t, noTrail) })
 }
 
 func functionPermissions(t *testing.T, m mode) {
@@ -184,7 +188,7 @@ func functionPermissions(t *testing.T, m mode) {
 	topic := refTo(env[config.TopicARN], "")
 	table := refTo(env[config.StateTable], "")
 	logGroup := refTo(dig(fn, "LoggingConfig", "LogGroup"), "")
-	queue := refTo(dig(fn, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"), "Arn")
+	queue := refTo(dig(tpl.invokeConfig(t), "DestinationConfig", "OnFailure", "Destination"), "Arn")
 	for what, id := range map[string]string{"topic (TOPIC_ARN)": topic, "table (STATE_TABLE)": table,
 		"log group (LoggingConfig.LogGroup)": logGroup, "OnFailure queue": queue} {
 		if id == "" {
@@ -220,6 +224,9 @@ func functionPermissions(t *testing.T, m mode) {
 		"logs:CreateLogStream":          onLogs,
 		"logs:PutLogEvents":             onLogs,
 		"sqs:SendMessage":               onQueue,
+	}
+	if vals["CloudTrail"] != "true" {
+		delete(want, "cloudtrail:LookupEvents")
 	}
 	// The topic's key: the stack's own, or the central topic's when it is encrypted. SNS in the
 	// topic's Region uses it, so kms:ViaService names that Region.
@@ -408,8 +415,22 @@ func TestScheduleFollowsPeriod(t *testing.T) {
 	if got, want := asJSON(fn["Timeout"]), fromMap("TimeoutSeconds"); got != want {
 		t.Errorf("%s: Timeout = %s, want %s", functionID, got, want)
 	}
-	if got := dig(fn, "EventInvokeConfig", "MaximumRetryAttempts"); got != float64(0) {
-		t.Errorf("%s: EventInvokeConfig.MaximumRetryAttempts = %v, want 0 (the next scheduled run is the retry)", functionID, got)
+	// SAM resolves parameters inside the function's EventInvokeConfig property when it
+	// transforms the template: a plain (StackSet) template made from it would keep one
+	// period's event age whatever SchedulePeriodMinutes says. The plain resource keeps it live.
+	if ic := fn["EventInvokeConfig"]; ic != nil {
+		t.Errorf("%s has an EventInvokeConfig property %s: SAM bakes parameters in it; use an AWS::Lambda::EventInvokeConfig resource",
+			functionID, asJSON(ic))
+	}
+	ic := tpl.invokeConfig(t)
+	if got := ic["MaximumRetryAttempts"]; got != float64(0) {
+		t.Errorf("EventInvokeConfig.MaximumRetryAttempts = %v, want 0 (the next scheduled run is the retry)", got)
+	}
+	if got := asJSON(ic["MaximumEventAgeInSeconds"]); got != fromMap("RetrySeconds") {
+		t.Errorf("EventInvokeConfig.MaximumEventAgeInSeconds = %s, want %s", got, fromMap("RetrySeconds"))
+	}
+	if got := ic["Qualifier"]; got != "$LATEST" {
+		t.Errorf("EventInvokeConfig.Qualifier = %v, want $LATEST (the schedule invokes the unqualified function)", got)
 	}
 
 	// Every alarm's period, and every metric's in a metric-math alarm, is the schedule's.
@@ -457,10 +478,11 @@ func alarmsWatchTheWatcher(t *testing.T, m mode) {
 
 	// The queue where failed runs land: the function's OnFailure destination, and the schedule's
 	// dead-letter queue, which must be the same one so that one alarm covers both.
-	queue := refTo(dig(fn, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"), "Arn")
-	if got := dig(fn, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Type"); got != "SQS" || queue == "" {
-		t.Fatalf("%s: EventInvokeConfig OnFailure is %s, want Type SQS to a queue of this template",
-			functionID, asJSON(dig(fn, "EventInvokeConfig", "DestinationConfig")))
+	ic := tpl.invokeConfig(t)
+	queue := refTo(dig(ic, "DestinationConfig", "OnFailure", "Destination"), "Arn")
+	if queue == "" || tpl.Resources[queue].Type != "AWS::SQS::Queue" {
+		t.Fatalf("%s: EventInvokeConfig OnFailure is %s, want a queue of this template",
+			functionID, asJSON(dig(ic, "DestinationConfig")))
 	}
 	if got := refTo(dig(fn, "Events", "Schedule", "Properties", "DeadLetterConfig", "Arn"), "Arn"); got != queue {
 		t.Errorf("the schedule's dead-letter queue is %q, the OnFailure destination %q: want one queue", got, queue)

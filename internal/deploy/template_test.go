@@ -173,6 +173,24 @@ func (tpl cfnTemplate) function(t *testing.T) map[string]any {
 	return fn.Properties
 }
 
+// invokeConfig returns the properties of the function's AWS::Lambda::EventInvokeConfig (how
+// Lambda treats its asynchronous invocations, the schedule's), failing unless there is exactly
+// one. It is a resource of its own, not the function's EventInvokeConfig property: SAM resolves
+// parameters inside that property at transform time (see TestScheduleFollowsPeriod).
+func (tpl cfnTemplate) invokeConfig(t *testing.T) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, r := range tpl.Resources {
+		if r.Type == "AWS::Lambda::EventInvokeConfig" && refTo(r.Properties["FunctionName"], "") == functionID {
+			found = append(found, r.Properties)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("template has %d AWS::Lambda::EventInvokeConfig for %s, want 1", len(found), functionID)
+	}
+	return found[0]
+}
+
 // environment returns the function's environment variables.
 func (tpl cfnTemplate) environment(t *testing.T) map[string]any {
 	t.Helper()
