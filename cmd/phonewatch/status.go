@@ -48,6 +48,7 @@ included), or a record that cannot be read (it may be FAILED); 2 a usage error.`
 	fl.StringVar(&f.state, "state", "", stateHelp)
 	fl.BoolVar(&f.asJSON, "json", false, "print a JSON array of the numbers, for scripts")
 	fl.StringVar(&f.at, "at", "", atHelp)
+	fl.BoolVar(&f.budget, "budget", false, "print only the account's claim/release budget (with --json: one JSON object)")
 	_ = cmd.MarkFlagFilename("state", "json")
 	return cmd
 }
@@ -57,6 +58,8 @@ type statusFlags struct {
 	globals
 	state, at string
 	asJSON    bool
+	// budget prints the claim/release budget alone (with --json: its object).
+	budget bool
 }
 
 // statusCmd prints the tracked numbers and returns exitFailed when any of them is FAILED.
@@ -89,12 +92,22 @@ func statusCmd(ctx context.Context, f statusFlags, e env) int {
 		return fail("%v", err)
 	}
 	rows := statusRows(recs, now())
+	bv, err := readBudget(ctx, st, cfg.PhoneNumberQuota, now())
+	if err != nil {
+		_, _ = fmt.Fprintf(e.stderr, "phonewatch: claim/release budget: %v\n", err)
+	}
+	if f.budget {
+		return printBudget(e, bv, f.asJSON, clock{cfg.Location})
+	}
 	if f.asJSON {
 		err = writeJSON(e.stdout, rows)
 	} else {
-		// Account-level lines (issue 21: the claim/release budget) come from the same store and
-		// are written below the numbers; none yet.
+		// Account-level lines (the claim/release budget) come from the same store and are
+		// written below the numbers.
 		var account []string
+		if bv != nil && bv.started {
+			account = append(account, wrapLine(bv.line(clock{cfg.Location})))
+		}
 		err = writeTable(e.stdout, rows, file+table, clock{cfg.Location}, account)
 	}
 	if err != nil {

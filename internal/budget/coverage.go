@@ -161,4 +161,8 @@ type Account struct {
 	Version  int64    `json:"-"`
 	Coverage Coverage `json:"coverage"`
 	State    State    `json:"state"`
+	// Quota is the phone-number quota the last count used, and QuotaSource where it came
+	// from: `phonewatch status` counts with them without asking AWS.
+	Quota       int    `json:"quota,omitempty"`
+	QuotaSource string `json:"quotaSource,omitempty"`
 }

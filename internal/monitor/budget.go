@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -75,6 +76,19 @@ type BudgetSummary struct {
 	Off string `json:"off,omitempty"`
 	// Error is what went wrong with the ledger this run (it goes on in the next).
 	Error string `json:"error,omitempty"`
+}
+
+// MarshalJSON writes an off budget as {"off": why} (and its error), without counts that would
+// read as zero claims and releases.
+func (b BudgetSummary) MarshalJSON() ([]byte, error) {
+	type plain BudgetSummary
+	if b.Off != "" {
+		return json.Marshal(struct {
+			Off   string `json:"off"`
+			Error string `json:"error,omitempty"`
+		}{b.Off, b.Error})
+	}
+	return json.Marshal(plain(b))
 }
 
 // budgetResult is what the step hands back to the run.
@@ -166,13 +180,16 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		}
 		res.summary = summarize(rep, state)
 	} else {
-		why := "no phone-number quota"
+		why := "no phone-number quota: set PHONE_NUMBER_QUOTA"
 		if qerr != nil {
-			why = qerr.Error()
+			why = "no phone-number quota: " + qerr.Error()
 		}
 		res.summary = &BudgetSummary{Off: why}
 	}
 	acct.Coverage, acct.State = cov, state
+	if qerr == nil && quota > 0 {
+		acct.Quota, acct.QuotaSource = quota, source
+	}
 	if _, err := b.Ledger.SaveBudgetAccount(ctx, acct); err != nil {
 		// A conflict needs nothing: the other run's coverage and announcements stand, and
 		// this run's reads are in the ledger either way.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,30 @@ func TestBudgetBackfillAcrossRuns(t *testing.T) {
 	}
 	if got := b.budgets(); len(got) != 1 || got[0].Threshold != 75 || got[0].LedgerSince != sum.Budget.LedgerSince {
 		t.Fatalf("160 of 200 is 80 %%: got %+v, want one BUDGET at 75 %% with the ledger's start", got)
+	}
+}
+
+// Without a quota the budget is off, and the summary says why in one field, with no counts.
+func TestBudgetOffSaysWhy(t *testing.T) {
+	parallel(t)
+	b := newBudgetEnv(t)
+	b.calls(8)
+	m := b.monitor(0, nil)
+	m.Budget.Quota = func(context.Context) (int, string, error) {
+		return 0, "", fmt.Errorf("servicequotas:GetServiceQuota connect/L-8F812903: access denied")
+	}
+	sum := b.run(m, 20*time.Second)
+	out, err := json.Marshal(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"budget":{"off":"no phone-number quota: servicequotas:GetServiceQuota`) ||
+		strings.Contains(string(out), `"used"`) || len(sum.Errors) != 0 || len(b.budgets()) != 0 {
+		t.Fatalf("summary %s: want the budget off with its reason, no counts, no error, no BUDGET", out)
+	}
+	// The ledger was kept all the same: with a quota the next run counts what was read.
+	b.clock.Advance(5 * time.Minute)
+	if sum = b.run(b.monitor(5, nil), 20*time.Second); sum.Budget.Used != 8 {
+		t.Fatalf("with a quota: %+v, want the 8 calls the off run read", sum.Budget)
 	}
 }
