@@ -99,6 +99,20 @@ type budgetResult struct {
 	errs, problems []error
 	sent           int
 	unconfirmed    int
+	// due is a BUDGET to announce: the run's own goroutine publishes it after the numbers'
+	// notifications (a Publisher need not be safe for concurrent use; a printer is not).
+	due *announcement
+}
+
+// announcement is a BUDGET due, with the account item to save after it.
+type announcement struct {
+	acct   crbudget.Account
+	cov    crbudget.Coverage
+	state  crbudget.State
+	th     int
+	id     string
+	rep    crbudget.Report
+	source string
 }
 
 // startBudget runs the budget step in the background and returns the function that waits
@@ -111,6 +125,9 @@ func (r *run) startBudget(ctx context.Context, scheduled bool) func() {
 	go func() { done <- r.budgetStep(ctx) }()
 	return func() {
 		res := <-done
+		if res.due != nil {
+			r.announceDue(ctx, &res)
+		}
 		r.sum.Budget = res.summary
 		r.sum.NotificationsSent += res.sent
 		r.sum.Unconfirmed += res.unconfirmed
@@ -174,9 +191,8 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		var id string
 		state, th, id = crbudget.Decide(acct.State, rep, b.Account)
 		if th != 0 {
-			if !r.announce(ctx, &acct, cov, &state, &res, th, id, rep, source) {
-				return res
-			}
+			res.due = &announcement{acct: acct, cov: cov, state: state, th: th, id: id, rep: rep, source: source}
+			return res
 		}
 		res.summary = summarize(rep, state)
 	} else {
@@ -196,6 +212,21 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		return fail(err)
 	}
 	return res
+}
+
+// announceDue announces res.due and saves the account item after it.
+func (r *run) announceDue(ctx context.Context, res *budgetResult) {
+	d := res.due
+	if !r.announce(ctx, &d.acct, d.cov, &d.state, res, d.th, d.id, d.rep, d.source) {
+		return
+	}
+	res.summary = summarize(d.rep, d.state)
+	d.acct.Coverage, d.acct.State = d.cov, d.state
+	d.acct.Quota, d.acct.QuotaSource = d.rep.Quota, d.source
+	if _, err := r.Budget.Ledger.SaveBudgetAccount(ctx, d.acct); err != nil {
+		// Announced but not recorded: the next run announces it again, with the same ID.
+		res.problems = append(res.problems, err)
+	}
 }
 
 // announce publishes the BUDGET of threshold th. A new announcement is first saved as owed
