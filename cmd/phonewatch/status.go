@@ -262,6 +262,9 @@ func (c clock) at(t time.Time) string {
 func writeTable(w io.Writer, rows []row, from string, c clock, account []string) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintf(w, "No numbers tracked in %s yet: phonewatch check adds them.\n", from)
+		if err == nil && len(account) > 0 {
+			_, err = fmt.Fprintf(w, "\n%s\n", strings.Join(account, "\n"))
+		}
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
