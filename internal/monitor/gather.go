@@ -13,7 +13,7 @@ import (
 // gather decides which numbers this run checks and loads their records.
 func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 	// CloudTrail is read while Connect is listed and the state is read.
-	operations := r.startLookup(ctx)
+	opsRead := r.startLookup(ctx)
 	byID := map[string]*item{}
 	var ids []string
 	add := func(n status.Number, ref string) {
@@ -65,7 +65,6 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 	} else if len(ids) > 0 {
 		recs, err = r.read(ctx, func(ctx context.Context) ([]status.Record, error) { return r.Store.Get(ctx, ids) })
 	}
-	ops := operations()
 	if err != nil {
 		r.log().ErrorContext(ctx, "reading state failed", "error", err)
 		return nil, fmt.Errorf("read state: %w", err)
@@ -108,6 +107,9 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 			it.ref = rec.ARN
 		}
 	}
+	// Numbers whose rules need older operations than the recent read get them, read beside it.
+	opsRead.deepen(ctx, r.lookBackFrom(byID))
+	ops := opsRead.wait(ctx)
 	if scope.Scheduled {
 		// A number claimed but not yet in state or in the listing is watched from its claim.
 		for _, n := range r.claimedNumbers(ops, byID, invalid) {

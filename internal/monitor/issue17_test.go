@@ -3,6 +3,9 @@ package monitor_test
 import (
 	"testing"
 	"time"
+
+	"github.com/phonewatch/phonewatch/internal/monitor"
+	"github.com/phonewatch/phonewatch/internal/status"
 )
 
 // TestIssue17FutureRecordIsClamped (issue 17, 4): a host whose clock runs an hour fast (an
@@ -33,5 +36,63 @@ func TestIssue17FutureRecordIsClamped(t *testing.T) {
 	}
 	if latest := e.clock.Now().Add(24 * time.Hour); deadline.After(latest) {
 		t.Errorf("deadline %v later than now + window %v", deadline, latest)
+	}
+}
+
+// claimOf is the ClaimPhoneNumber call of number id at `at`, as CloudTrail shows it.
+func claimOf(id string, at time.Time) status.Operation {
+	return status.Operation{Name: status.OpClaim, At: at, By: "arn:aws:iam::123456789012:user/alice",
+		EventID: "claim-" + id + "-" + at.Format(time.RFC3339), PhoneNumberID: id, E164: e164(id)}
+}
+
+// TestIssue17NewlyWatchedNumberLooksBack (issue 17, 2a): a number watched from now on (a check
+// request) whose ClaimPhoneNumber was 20 hours ago, long before the CloudTrail cursor: the
+// claim is read (a look-back of the retry window and an hour), so the deadline is the claim +
+// 24h (basis operation), not first sight + 24h, 20 hours too late.
+func TestIssue17NewlyWatchedNumberLooksBack(t *testing.T) {
+	w := newWorld(t)
+	steady, late := ids(8, 2)[0], ids(8, 2)[1]
+	w.put("CLAIMED", steady)
+	m := w.monitor()
+	w.run(m, scheduled) // the cursor is now set
+	w.advance(time.Hour)
+	w.run(m, scheduled)
+
+	claimed := w.clock().Add(-20 * time.Hour)
+	w.ops = append(w.ops, claimOf(late, claimed))
+	w.put("FAILED", late)
+	w.advance(time.Minute)
+	w.run(m, monitor.Scope{PhoneNumberIDs: []string{late}})
+	got := w.published()
+	if len(got) != 1 || got[0].Event != status.EventFailed || got[0].Basis != status.BasisOperation ||
+		!got[0].RetryDeadline.Equal(claimed.Add(24*time.Hour)) {
+		t.Fatalf("published %+v; want FAILED, basis operation, deadline the claim + 24h (%v)", got, claimed.Add(24*time.Hour))
+	}
+}
+
+// TestIssue17LateEventStillTightens (issue 17, 2b): a number FAILED at first sight; its
+// ClaimPhoneNumber (10 hours before) shows up in CloudTrail only after two more runs, its
+// eventTime far behind the cursor less the overlap. While the episode can still be tightened
+// the look-back reads it: DEADLINE with the earlier deadline.
+func TestIssue17LateEventStillTightens(t *testing.T) {
+	w := newWorld(t)
+	id := ids(9, 1)[0]
+	w.put("FAILED", id)
+	m := w.monitor()
+	w.run(m, scheduled)
+	if got := w.published(); len(got) != 1 || got[0].Basis != status.BasisFirstObservation {
+		t.Fatalf("first run published %+v, want FAILED first-observation", got)
+	}
+	first := w.clock()
+	for range 2 {
+		w.advance(30 * time.Minute)
+		w.run(m, scheduled)
+	}
+	w.ops = append(w.ops, claimOf(id, first.Add(-10*time.Hour)))
+	w.advance(30 * time.Minute)
+	w.run(m, scheduled)
+	got := w.published()
+	if len(got) != 1 || got[0].Event != status.EventDeadline || !got[0].RetryDeadline.Equal(first.Add(14*time.Hour)) {
+		t.Fatalf("published %+v; want DEADLINE, the claim + 24h (%v)", got, first.Add(14*time.Hour))
 	}
 }

@@ -21,39 +21,108 @@ type lookupResult struct {
 	err error
 }
 
-// startLookup reads the operations since the cursor in the background and returns the
-// function that waits for them. A failure (AccessDenied, throttling, an outage, the time
-// share spent) is one summary error naming cloudtrail:LookupEvents, and the run goes on with
-// what was read and the operations the records already know: degrade, never fail.
-func (r *run) startLookup(ctx context.Context) func() []status.Operation {
-	if r.Operations == nil {
-		return func() []status.Operation { return nil }
-	}
-	done := make(chan lookupResult, 1)
-	go func() { done <- r.lookup(ctx) }()
-	return func() []status.Operation {
-		res := <-done
-		r.sum.Operations = len(res.ops)
-		if res.err != nil {
-			r.sum.OperationsFailed = true
-			r.log().ErrorContext(ctx, "reading operations from CloudTrail failed; going on without them",
-				"error", res.err)
-			r.addError("", fmt.Errorf("cloudtrail:LookupEvents: %w (the run goes on with the operations "+
-				"already known)", res.err))
-			return res.ops
-		}
-		r.opsTo = res.to
-		return res.ops
-	}
+// opsRead is this run's reading of CloudTrail: the recent read (from the cursor less the
+// overlap, started at once, beside listing and reading state) and, when some number needs it,
+// a look-back read of the older part (deepen), both paced by the one Operations reader.
+type opsRead struct {
+	r      *run
+	fromc  chan time.Time // the recent read's start, once the cursor is read
+	recent chan lookupResult
+	deep   chan lookupResult // nil: no look-back
 }
 
-// lookup reads the operations from the cursor less the overlap (CloudTrail's delivery delay)
-// to now, within a quarter of the time the run has. The first read, or one after a long
-// pause, looks back one retry window and an hour: older calls cannot bound an open deadline.
-func (r *run) lookup(ctx context.Context) lookupResult {
-	to := r.now()
-	earliest := to.Add(-r.Policy.RetryWindow - time.Hour)
-	from := earliest
+// startLookup starts reading the operations since the cursor in the background. A failure
+// (AccessDenied, throttling, an outage, the time share spent) is one summary error naming
+// cloudtrail:LookupEvents, and the run goes on with what was read and the operations the
+// records already know: degrade, never fail.
+func (r *run) startLookup(ctx context.Context) *opsRead {
+	o := &opsRead{r: r}
+	if r.Operations == nil {
+		return o
+	}
+	o.fromc, o.recent = make(chan time.Time, 1), make(chan lookupResult, 1)
+	go func() {
+		from, to := r.lookupRange(ctx)
+		o.fromc <- from
+		o.recent <- r.lookup(ctx, from, to)
+	}()
+	return o
+}
+
+// deepen reads, beside the recent read, the operations from `from` up to where the recent
+// read starts: the look-back that a newly watched number, or one FAILED or IN_PROGRESS
+// without a known operation, or an open episode a late event can still tighten, needs (see
+// lookBackFrom). Zero from, or one not before the recent read's start, reads nothing more.
+func (o *opsRead) deepen(ctx context.Context, from time.Time) {
+	if o.recent == nil || from.IsZero() {
+		return
+	}
+	o.deep = make(chan lookupResult, 1)
+	go func() {
+		until := <-o.fromc
+		if !from.Before(until) {
+			o.deep <- lookupResult{}
+			return
+		}
+		o.deep <- o.r.lookup(ctx, from, until)
+	}()
+}
+
+// wait returns every operation read (each once, oldest first), after both reads ended.
+func (o *opsRead) wait(ctx context.Context) []status.Operation {
+	if o.recent == nil {
+		return nil
+	}
+	r := o.r
+	res := <-o.recent
+	failed := res.err
+	if failed == nil {
+		r.opsTo = res.to
+	}
+	ops := res.ops
+	if o.deep != nil {
+		d := <-o.deep
+		ops = merge(ops, d.ops)
+		if failed == nil {
+			failed = d.err // the look-back missing is an error too; the cursor still moves
+		}
+	}
+	r.sum.Operations = len(ops)
+	if failed != nil {
+		r.sum.OperationsFailed = true
+		r.log().ErrorContext(ctx, "reading operations from CloudTrail failed; going on without them",
+			"error", failed)
+		r.addError("", fmt.Errorf("cloudtrail:LookupEvents: %w (the run goes on with the operations "+
+			"already known)", failed))
+	}
+	return ops
+}
+
+// merge is a and b, each operation once (by event ID), oldest first.
+func merge(a, b []status.Operation) []status.Operation {
+	if len(b) == 0 {
+		return a
+	}
+	seen := make(map[string]bool, len(a)+len(b))
+	out := make([]status.Operation, 0, len(a)+len(b))
+	for _, op := range append(slices.Clone(a), b...) {
+		if op.EventID != "" && seen[op.EventID] {
+			continue
+		}
+		seen[op.EventID] = true
+		out = append(out, op)
+	}
+	slices.SortStableFunc(out, func(x, y status.Operation) int { return x.At.Compare(y.At) })
+	return out
+}
+
+// lookupRange is the recent read: from the cursor less the overlap (CloudTrail's delivery
+// delay) to now. The first read, or one after a long pause, looks back one retry window and
+// an hour: older calls cannot bound an open deadline.
+func (r *run) lookupRange(ctx context.Context) (from, to time.Time) {
+	to = r.now()
+	earliest := r.lookBackLimit(to)
+	from = earliest
 	if r.Cursor != nil {
 		cctx, cancel := r.attemptCtx(ctx, 0)
 		c, err := r.Cursor.Cursor(cctx)
@@ -70,6 +139,17 @@ func (r *run) lookup(ctx context.Context) lookupResult {
 	if from.Before(earliest) {
 		from = earliest
 	}
+	return from, to
+}
+
+// lookBackLimit is the oldest time any rule reads operations from: one retry window and an
+// hour before now. An older call cannot bound a deadline that is still ahead.
+func (r *run) lookBackLimit(now time.Time) time.Time {
+	return now.Add(-r.Policy.RetryWindow - time.Hour)
+}
+
+// lookup reads the operations in [from, to), within a quarter of the time the run has.
+func (r *run) lookup(ctx context.Context, from, to time.Time) lookupResult {
 	lctx := ctx
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
@@ -78,6 +158,50 @@ func (r *run) lookup(ctx context.Context) lookupResult {
 	}
 	ops, err := r.Operations.Lookup(lctx, from, to)
 	return lookupResult{ops: ops, to: to, err: err}
+}
+
+// lookBackFrom is where this run must read operations from for the numbers whose rules need
+// more than the recent read (zero: none does): a newly watched number (no record yet) gets
+// the whole look-back, so that a claim from hours ago bounds its deadline; a number FAILED or
+// IN_PROGRESS without a known operation gets it from its last CLAIMED check (a call after it
+// is the one that failed); an open episode that a late event can still tighten (no operation
+// basis yet, not a retry, deadline ahead) gets it from its last not-FAILED check. All of it
+// at most one retry window and an hour back.
+func (r *run) lookBackFrom(items map[string]*item) time.Time {
+	now := r.now()
+	limit := r.lookBackLimit(now)
+	var from time.Time
+	for _, it := range items {
+		if it.invalid {
+			continue
+		}
+		t, ok := needsLookBack(it.prev, now)
+		if !ok {
+			continue
+		}
+		if t.Before(limit) {
+			t = limit
+		}
+		if from.IsZero() || t.Before(from) {
+			from = t
+		}
+	}
+	return from
+}
+
+// needsLookBack reports whether the number of record p needs operations older than the
+// recent read, and from when.
+func needsLookBack(p *status.Record, now time.Time) (time.Time, bool) {
+	switch {
+	case p == nil || p.Status == "":
+		return time.Time{}, true
+	case (p.Status == status.Failed || p.Status == status.InProgress) && p.Operation == nil:
+		return p.LastClaimedAt, true
+	}
+	if e := p.Episode; e.Open() && e.Basis != status.BasisOperation && e.Retries == 0 && e.Deadline.After(now) {
+		return p.NotFailedAt, true
+	}
+	return time.Time{}, false
 }
 
 // claimedNumbers returns the numbers of ClaimPhoneNumber calls that no item stands for yet
