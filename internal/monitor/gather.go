@@ -108,8 +108,9 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 		}
 	}
 	// Numbers whose rules need older operations than the recent read get them, read beside it.
-	opsRead.deepen(ctx, r.lookBackFrom(byID))
-	ops := opsRead.wait(ctx)
+	from, needy := r.lookBackFrom(byID)
+	opsRead.deepen(ctx, from)
+	ops, older := opsRead.wait(ctx)
 	if scope.Scheduled {
 		// A number claimed but not yet in state or in the listing is watched from its claim.
 		for _, n := range r.claimedNumbers(ops, byID, invalid) {
@@ -118,6 +119,7 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 		}
 	}
 	attach(ops, byID)
+	attachMore(older, needy)
 	items := make([]*item, 0, len(ids))
 	for _, id := range ids {
 		items = append(items, byID[id])

@@ -68,10 +68,11 @@ func (o *opsRead) deepen(ctx context.Context, from time.Time) {
 	}()
 }
 
-// wait returns every operation read (each once, oldest first), after both reads ended.
-func (o *opsRead) wait(ctx context.Context) []status.Operation {
+// wait returns the operations of the recent read and those of the look-back (each once,
+// oldest first), after both reads ended.
+func (o *opsRead) wait(ctx context.Context) (recent, older []status.Operation) {
 	if o.recent == nil {
-		return nil
+		return nil, nil
 	}
 	r := o.r
 	res := <-o.recent
@@ -79,15 +80,14 @@ func (o *opsRead) wait(ctx context.Context) []status.Operation {
 	if failed == nil {
 		r.opsTo = res.to
 	}
-	ops := res.ops
 	if o.deep != nil {
 		d := <-o.deep
-		ops = merge(ops, d.ops)
+		older = d.ops
 		if failed == nil {
 			failed = d.err // the look-back missing is an error too; the cursor still moves
 		}
 	}
-	r.sum.Operations = len(ops)
+	r.sum.Operations = len(res.ops) + len(older)
 	if failed != nil {
 		r.sum.OperationsFailed = true
 		r.log().ErrorContext(ctx, "reading operations from CloudTrail failed; going on without them",
@@ -95,25 +95,7 @@ func (o *opsRead) wait(ctx context.Context) []status.Operation {
 		r.addError("", fmt.Errorf("cloudtrail:LookupEvents: %w (the run goes on with the operations "+
 			"already known)", failed))
 	}
-	return ops
-}
-
-// merge is a and b, each operation once (by event ID), oldest first.
-func merge(a, b []status.Operation) []status.Operation {
-	if len(b) == 0 {
-		return a
-	}
-	seen := make(map[string]bool, len(a)+len(b))
-	out := make([]status.Operation, 0, len(a)+len(b))
-	for _, op := range append(slices.Clone(a), b...) {
-		if op.EventID != "" && seen[op.EventID] {
-			continue
-		}
-		seen[op.EventID] = true
-		out = append(out, op)
-	}
-	slices.SortStableFunc(out, func(x, y status.Operation) int { return x.At.Compare(y.At) })
-	return out
+	return res.ops, older
 }
 
 // lookupRange is the recent read: from the cursor less the overlap (CloudTrail's delivery
@@ -166,12 +148,15 @@ func (r *run) lookup(ctx context.Context, from, to time.Time) lookupResult {
 // IN_PROGRESS without a known operation gets it from its last CLAIMED check (a call after it
 // is the one that failed); an open episode that a late event can still tighten (no operation
 // basis yet, not a retry, deadline ahead) gets it from its last not-FAILED check. All of it
-// at most one retry window and an hour back.
-func (r *run) lookBackFrom(items map[string]*item) time.Time {
+// at most one retry window and an hour back. It returns the items that need it too: the
+// look-back's operations are given to them only, so that an old call never surprises a number
+// whose rules did not ask for it.
+func (r *run) lookBackFrom(items map[string]*item) (time.Time, map[string]*item) {
 	now := r.now()
 	limit := r.lookBackLimit(now)
 	var from time.Time
-	for _, it := range items {
+	needy := map[string]*item{}
+	for id, it := range items {
 		if it.invalid {
 			continue
 		}
@@ -185,8 +170,9 @@ func (r *run) lookBackFrom(items map[string]*item) time.Time {
 		if from.IsZero() || t.Before(from) {
 			from = t
 		}
+		needy[id] = it
 	}
-	return from
+	return from, needy
 }
 
 // needsLookBack reports whether the number of record p needs operations older than the
@@ -232,12 +218,17 @@ func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, inva
 // attach gives each item the newest Claim/Update and Release known for it (its record's or
 // one read now) and marks it touched when one read now is newer than its record's.
 func attach(ops []status.Operation, byID map[string]*item) {
-	idx := index(byID)
 	for _, it := range byID {
 		if it.prev != nil {
 			it.op, it.release = it.prev.Operation, it.prev.Release
 		}
 	}
+	attachMore(ops, byID)
+}
+
+// attachMore gives the items the operations of ops that are newer than the ones they have.
+func attachMore(ops []status.Operation, byID map[string]*item) {
+	idx := index(byID)
 	for i := range ops {
 		op := &ops[i]
 		it := idx.find(op)
