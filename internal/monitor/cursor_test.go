@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,12 +43,20 @@ func TestBadCursorHealsOnce(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			var froms []time.Time
+			var (
+				mu    sync.Mutex
+				froms []time.Time
+			)
 			m := e.monitor()
 			st := e.store()
 			m.Store, m.Cursor = st, st
-			m.Operations = fakeOperations(func(_ context.Context, from, _ time.Time) ([]status.Operation, error) {
-				froms = append(froms, from)
+			m.Operations = fakeOperations(func(_ context.Context, from, to time.Time) ([]status.Operation, error) {
+				// The recent reads (up to now); a look-back for new numbers ends where they start.
+				if to.After(e.clock.Now().Add(-time.Minute)) {
+					mu.Lock()
+					froms = append(froms, from)
+					mu.Unlock()
+				}
 				return nil, nil
 			})
 
