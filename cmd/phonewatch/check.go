@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -145,7 +146,10 @@ func check(ctx context.Context, f checkFlags, e env) int {
 	defer release()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	start := time.Now()
 	sum, runErr := mon.Run(ctx, scope)
+	logger(e.stderr, f.verbose).Info("run finished", "checked", sum.Checked, "notifications", sum.NotificationsSent,
+		"errors", len(sum.Errors), "complete", sum.Complete, "took", time.Since(start).Round(time.Millisecond))
 	summarize(e.stdout, f.asJSON, m, sum)
 	switch {
 	case runErr != nil:
@@ -187,6 +191,7 @@ func wire(ctx context.Context, f checkFlags, cfg config.Config, file, table stri
 		}
 	}
 	log.Info("state", "file", file, "table", table, "mode", m.String())
+	log.Info("sources", "numbers", cmp.Or(f.numbers, "Amazon Connect"), "operations", operationsFrom(f, cfg), "at", now().UTC().Format(time.RFC3339))
 	if m == dryRunning {
 		st = readOnly{st}
 	}
@@ -236,6 +241,18 @@ func operations(f checkFlags, cfg config.Config, awsCfg aws.Config) (monitor.Ope
 		return accountOperations(awsCfg)
 	default:
 		return nil, nil
+	}
+}
+
+// operationsFrom names where the run reads Connect's operations, for -v.
+func operationsFrom(f checkFlags, cfg config.Config) string {
+	switch {
+	case f.cloudtrail != "":
+		return f.cloudtrail
+	case f.numbers == "" && cfg.CloudTrail:
+		return "CloudTrail"
+	default:
+		return "none"
 	}
 }
 

@@ -196,3 +196,16 @@ region = us-east-1
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// -v on a local run says where the run reads from and how it ended; without -v, nothing.
+func TestVerboseLocalRun(t *testing.T) {
+	isolate(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	_, errOut, code := checkSample(t, state, "-v")
+	if code != 0 || !strings.Contains(errOut, "msg=sources numbers="+sampleNumbers) || !strings.Contains(errOut, `msg="run finished" checked=4 notifications=1 errors=0 complete=true`) {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if _, errOut, _ := checkSample(t, state); errOut != "" {
+		t.Errorf("without -v, stderr:\n%s", errOut)
+	}
+}
