@@ -173,7 +173,7 @@ const (
 	// not yet watched): the only way a CLAIMED number can turn FAILED.
 	classTouched class = iota
 	// classOwing: FAILED or IN_PROGRESS at its last check, or its record owes something (an
-	// episode, a claim, an unconfirmed 404, a publish that may need its one repeat).
+	// episode, a claim, an unconfirmed 404, a publish people may already have).
 	classOwing
 	// classNew: no record yet, or named by a check request.
 	classNew

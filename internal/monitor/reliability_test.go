@@ -291,7 +291,7 @@ func TestCrashBetweenPublishAndSave(t *testing.T) {
 		}
 	}
 
-	// After it: the one repeat, on the same episode.
+	// After it: sent again (the copy of the crashed run's publish), on the same episode.
 	e.clock.Advance(time.Until(claimUntil) + time.Second)
 	sum = e.run(m, 20*time.Second)
 	got := e.received()
