@@ -136,8 +136,14 @@ func TestBudgetWarnsBeforeLockout(t *testing.T) {
 	}
 
 	b.clock.Advance(5 * time.Minute)
+	b.trail.ResetCounters()
 	if b.run(m, 20*time.Second); len(b.budgets()) != 0 {
 		t.Fatal("a quiet repeat sent a BUDGET")
+	}
+	// Once back-filled, the ledger costs a run two lookups (one page each, releases and claims)
+	// of CloudTrail's shared 2/s.
+	if n := b.trail.Calls(); n != 2 {
+		t.Errorf("a quiet run made %d LookupEvents calls for the ledger, want 2", n)
 	}
 
 	// Two more reach the limit in one run: the 90 % crossing is stale, only 100 % is sent.
