@@ -99,8 +99,10 @@ func (w *World) plan() []*run {
 			// request, that reads the state before this run writes it or while it publishes.
 			o := &run{w: w, name: "scheduled", at: at.Add(time.Second + time.Duration(rng.Int64N(int64(time.Minute)))),
 				skew: p.lambdaSkew, scope: monitor.Scope{Scheduled: true}, readSeq: -1, isNested: true}
-			if rng.IntN(2) == 0 {
-				o.name, o.scope = "request", monitor.Scope{PhoneNumberIDs: []string{w.numbers[rng.IntN(len(w.numbers))].id}}
+			// A check request names a number that exists (Connect gives the ID on the claim).
+			n := w.numbers[rng.IntN(len(w.numbers))]
+			if rng.IntN(2) == 0 && !n.exists.After(o.at) {
+				o.name, o.scope = "request", monitor.Scope{PhoneNumberIDs: []string{n.id}}
 			}
 			switch rng.IntN(3) {
 			case 0:
