@@ -21,7 +21,6 @@ var (
 // fixes land (then removed, one by one): the world still plays and reports them, with a replay
 // command, but they do not fail the test. Every other class fails it.
 var knownViolations = map[string]string{
-	MissedBound:       "issue 17 #2: CloudTrail read only from the cursor less 15 minutes; a late event or a newly watched number keeps first-observation",
 	WrongCallUnproven: "DESIGN gap: at first sight no CLAIMED check orders the calls, so the latest call CloudTrail shows is named, though an admin-website call after it may be the one that failed",
 }
 
