@@ -82,6 +82,13 @@ deploy: ## build and deploy with AWS SAM, guided the first time (docs/deploy.md)
 		echo "$(SAM_STACK) does not exist yet: sam deploy --guided --config-env $(CONFIG_ENV)"; sam deploy --guided --config-env $(CONFIG_ENV); \
 	fi
 
+# The plain CloudFormation template a StackSet deploys (docs/organization.md): generated from
+# template.yaml by our own code (internal/deploy), every parameter kept live, no Slack channel.
+STACKSET_TEMPLATE ?= phonewatch-stackset.json
+stackset-template: ## the StackSet template (plain CloudFormation, no SAM) in STACKSET_TEMPLATE=phonewatch-stackset.json
+	go run ./cmd/stackset-template < template.yaml > $(STACKSET_TEMPLATE).tmp && mv $(STACKSET_TEMPLATE).tmp $(STACKSET_TEMPLATE)
+	@wc -c $(STACKSET_TEMPLATE)
+
 invoke: ## sam local invoke with the scheduler event (needs Docker)
 	sam build && sam local invoke PhoneWatchFunction -e events/scheduler-event.json -n env.json
 
@@ -101,6 +108,6 @@ reset: ## forget local state (the sample run's and a local real-account run's), 
 	@echo "removing local state: $(LOCAL_STATE)"
 	@rm -f $(LOCAL_STATE)
 
-clean: reset ## remove build output (bin/, .aws-sam/) and local state
-	@echo "removing build output: bin/ .aws-sam/"
-	@rm -rf bin .aws-sam
+clean: reset ## remove build output (bin/, .aws-sam/, the StackSet template) and local state
+	@echo "removing build output: bin/ .aws-sam/ $(STACKSET_TEMPLATE)"
+	@rm -rf bin .aws-sam $(STACKSET_TEMPLATE)

@@ -2,6 +2,7 @@
 // samconfig.toml) for what no linter knows: that the template sets exactly the environment the
 // code reads, grants exactly the calls the code makes, builds the state table the store expects,
 // and keeps the schedule, the timeout and the alarms in step. cfn-lint checks the rest.
+
 package deploy
 
 import (
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -83,76 +83,6 @@ func loadTemplateFile(t *testing.T, path string) cfnTemplate {
 	return tpl
 }
 
-// longForm converts a YAML node into maps, slices and scalars, with each short-form intrinsic
-// function replaced by its long form.
-func longForm(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) != 1 {
-			return nil, fmt.Errorf("line %d: want one YAML document", n.Line)
-		}
-		return longForm(n.Content[0])
-	case yaml.AliasNode:
-		return longForm(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := n.Content[i].Value
-			if _, dup := m[key]; dup {
-				return nil, fmt.Errorf("line %d: key %q twice", n.Content[i].Line, key)
-			}
-			val, err := longForm(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[key] = val
-		}
-		v = m
-	case yaml.SequenceNode:
-		s := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			val, err := longForm(c)
-			if err != nil {
-				return nil, err
-			}
-			s = append(s, val)
-		}
-		v = s
-	case yaml.ScalarNode:
-		if isIntrinsicTag(n.Tag) {
-			v = n.Value // the argument of !Ref, !Sub, ... is text
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	default:
-		return nil, fmt.Errorf("line %d: unexpected YAML node kind %v", n.Line, n.Kind)
-	}
-	if !isIntrinsicTag(n.Tag) {
-		return v, nil
-	}
-	name := strings.TrimPrefix(n.Tag, "!")
-	switch name {
-	case "Ref", "Condition":
-		return map[string]any{name: v}, nil
-	case "GetAtt":
-		// !GetAtt Resource.Attribute is the list [Resource, Attribute].
-		if s, ok := v.(string); ok {
-			res, attr, found := strings.Cut(s, ".")
-			if !found {
-				return nil, fmt.Errorf("line %d: !GetAtt %q has no attribute", n.Line, s)
-			}
-			v = []any{res, attr}
-		}
-	}
-	return map[string]any{"Fn::" + name: v}, nil
-}
-
-// isIntrinsicTag reports whether tag is a local tag such as !Ref (not a YAML !!type tag).
-func isIntrinsicTag(tag string) bool {
-	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
-}
-
 // resource returns the resource with this logical ID, failing the test when there is none.
 func (tpl cfnTemplate) resource(t *testing.T, id string) cfnResource {
 	t.Helper()
@@ -199,18 +129,6 @@ func (tpl cfnTemplate) environment(t *testing.T) map[string]any {
 		t.Fatalf("%s has no Environment.Variables", functionID)
 	}
 	return vars
-}
-
-// dig follows keys through nested maps; nil when one is missing.
-func dig(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
 }
 
 // refTo returns the logical ID that v references with {"Ref": id} or {"Fn::GetAtt": [id, attr]}
