@@ -80,4 +80,3 @@ func longForm(n *yaml.Node) (any, error) {
 func isIntrinsicTag(tag string) bool {
 	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
 }
-
