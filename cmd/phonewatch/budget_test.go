@@ -55,3 +55,33 @@ func TestStatusBudget(t *testing.T) {
 		t.Errorf("with PHONE_NUMBER_QUOTA=99: %s", out)
 	}
 }
+
+// A local run without AWS (the README's first command): the budget is off with a plain reason,
+// no error about Service Quotas or a Region, and the run has no errors.
+func TestLocalRunBudgetOffPlainly(t *testing.T) {
+	isolate(t)
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("PHONE_NUMBER_QUOTA", "")
+	state := filepath.Join(t.TempDir(), "state.json")
+	out, errOut, code := checkSample(t, state, "--at", "2026-11-26T06:00:00Z",
+		"--cloudtrail", filepath.Join(repoRoot, "testdata/sample-cloudtrail.json"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	i := strings.Index(out, "Run summary: ")
+	if i < 0 {
+		t.Fatalf("no run summary in:\n%s", out)
+	}
+	var sum struct {
+		Errors []any `json:"errors"`
+		Budget map[string]any
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out[i+len("Run summary: "):])), &sum); err != nil {
+		t.Fatalf("summary: %v\n%s", err, out[i:])
+	}
+	off, _ := sum.Budget["off"].(string)
+	if len(sum.Errors) != 0 || sum.Budget["error"] != nil || !strings.Contains(off, "set PHONE_NUMBER_QUOTA") ||
+		strings.Contains(off, "Region:") || strings.Contains(off, "GetServiceQuota") {
+		t.Errorf("budget %v, errors %v: want it off with a plain reason and no error", sum.Budget, sum.Errors)
+	}
+}

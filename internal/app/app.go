@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -104,6 +105,14 @@ func NewBudget(cfg config.Config, awsCfg aws.Config, l monitor.Ledger) *monitor.
 	if cfg.PhoneNumberQuota > 0 {
 		b.Quota = func(context.Context) (int, string, error) {
 			return cfg.PhoneNumberQuota, config.PhoneNumberQuota, nil
+		}
+		return b
+	}
+	if awsCfg.Region == "" {
+		// A local run without AWS (numbers and operations from files): nothing to ask, and
+		// nothing wrong either.
+		b.Quota = func(context.Context) (int, string, error) {
+			return 0, "", errors.New("set PHONE_NUMBER_QUOTA (a run without an AWS Region does not ask Service Quotas)")
 		}
 		return b
 	}

@@ -158,7 +158,7 @@ func (r *run) budgetStep(ctx context.Context) budgetResult {
 		src, _ = r.Operations.(LedgerSource)
 	}
 	if src == nil {
-		res.summary = &BudgetSummary{Off: "CloudTrail is off (CLOUDTRAIL=false): the budget needs its ledger of claims and releases"}
+		res.summary = &BudgetSummary{Off: "no CloudTrail to read claims and releases from (CLOUDTRAIL=false, or a local run without --cloudtrail FILE)"}
 		return res
 	}
 	fail := func(err error) budgetResult {
