@@ -174,7 +174,10 @@ func (p *SNS) send(ctx context.Context, batch []entry, errs []error) {
 		PublishBatchRequestEntries: reqs,
 	}, onlyRefused(&sent))
 	if err != nil {
-		if !answered(err) && sent.Load() {
+		// An HTTP answer of any kind proves the request went out, even when the transport has
+		// not yet reported the write (its WroteRequest hook may run after the response is read).
+		var re *smithyhttp.ResponseError
+		if !answered(err) && (sent.Load() || errors.As(err, &re)) {
 			err = fmt.Errorf("%w: %w", status.ErrUnconfirmed, err)
 		}
 		for _, e := range batch {
