@@ -61,14 +61,14 @@ func openStore(ctx context.Context, file, table string, awsCfg aws.Config) (moni
 }
 
 // checkSkew refuses to write a shared table with a clock that disagrees with AWS's by more
-// than status.MaxSkew: the deployed function would take this run's checks for stamps from the
+// than status.WriterSkew: the deployed function would take this run's checks for stamps from the
 // future (or its claims for stale ones). A zero server time (no Date header) is not checked.
 func checkSkew(local, server time.Time, table string) error {
 	if server.IsZero() {
 		return nil
 	}
 	skew := local.Sub(server)
-	if skew.Abs() <= status.MaxSkew {
+	if skew.Abs() <= status.WriterSkew {
 		return nil
 	}
 	dir := "ahead of"
@@ -77,7 +77,7 @@ func checkSkew(local, server time.Time, table string) error {
 	}
 	return fmt.Errorf("this computer's clock is %s %s AWS's (%s by the table's answer, more than the %s tolerated): "+
 		"set the clock right (e.g. enable NTP) before writing STATE_TABLE=%s, or use --dry-run",
-		skew.Abs().Round(time.Minute), dir, server.UTC().Format(time.RFC3339), status.MaxSkew, table)
+		skew.Abs().Round(time.Second), dir, server.UTC().Format(time.RFC3339), status.WriterSkew, table)
 }
 
 // lockState takes <file>.lock for the run, so that two local runs on one state file cannot

@@ -182,8 +182,8 @@ func newParams(rng *rand.Rand) params {
 	}
 	if rng.IntN(4) == 0 {
 		p.laptopRuns = 1 + rng.IntN(3)
-		// Within the 15-minute tolerance a local command accepts.
-		p.laptopSkew = time.Duration(rng.Int64N(int64(28*time.Minute))) - 14*time.Minute
+		// Within the tolerance a local command that writes the table accepts (status.WriterSkew).
+		p.laptopSkew = time.Duration(rng.Int64N(int64(2*status.WriterSkew))) - status.WriterSkew
 	}
 	if rng.IntN(5) == 0 {
 		p.outageFrom = Start.Add(time.Duration(rng.Int64N(int64(p.days) * int64(24*time.Hour))))

@@ -181,6 +181,14 @@ const MaxClaim = 17 * time.Minute
 // deadline later.
 const MaxSkew = 15 * time.Minute
 
+// WriterSkew is the most a local command's clock may differ from AWS's when it writes a shared
+// table. It lies well inside CallSkew and the gone gap, whose rules compare stamps written by
+// different hosts: an operator's clock 10 minutes slow (inside MaxSkew) read no CloudTrail event
+// after its own time, stated first-observation, and made the Lambda take the same claim for a
+// retry (the simulated world, seed 1001295); one 5 minutes fast confirmed "gone" from two 404s
+// 27 seconds apart (seed 1007986). A clock that NTP keeps is off by milliseconds.
+const WriterSkew = 30 * time.Second
+
 // Clamp makes r fit the reader's clock `now`: no stamp of r lies after it, and no bound is
 // taken from one that did (a host whose clock ran ahead wrote it). The last check and the
 // times of sightings are moved back to now, so that the reader's next check is not stale (the
