@@ -177,7 +177,8 @@ func (p *SNS) send(ctx context.Context, batch []entry, errs []error) {
 		// An HTTP answer of any kind proves the request went out, even when the transport has
 		// not yet reported the write (its WroteRequest hook may run after the response is read).
 		var re *smithyhttp.ResponseError
-		if !answered(err) && (sent.Load() || errors.As(err, &re)) {
+		// (The SDK wraps a failed dial in a ResponseError too, with no status: not an answer.)
+		if !answered(err) && (sent.Load() || (errors.As(err, &re) && re.HTTPStatusCode() > 0)) {
 			err = fmt.Errorf("%w: %w", status.ErrUnconfirmed, err)
 		}
 		for _, e := range batch {
