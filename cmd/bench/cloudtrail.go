@@ -76,6 +76,16 @@ func runCloudTrail(ctx context.Context, o options, dir string) (trailResult, err
 		r.steadyWall = max(r.steadyWall, s.wall)
 		last = newlyDescribed(f.connect, ids, before)
 	}
+	// Only a number the last run also saved can wait for the sweep: one it described but could
+	// not save before its deadline is new again to the next run, which describes it first.
+	saved, err := f.store.Get(ctx, last)
+	if err != nil {
+		return r, err
+	}
+	last = last[:0]
+	for _, rec := range saved {
+		last = append(last, rec.ID)
+	}
 	victim, err := lastClaimed(ids, last)
 	if err != nil {
 		return r, err
