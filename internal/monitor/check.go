@@ -195,7 +195,9 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 		if n.ID == "" {
 			n.ID = it.id
 		}
-		it.obs, it.done = it.withOperations(status.Gone(n, at)), true
+		gone := status.Gone(n, at)
+		gone.Listed = it.listed
+		it.obs, it.done = it.withOperations(gone), true
 		if it.prev == nil && it.num.ID == "" {
 			// Asked for by ID but never seen: most likely a wrong ID, worth saying.
 			it.err = fmt.Errorf("not found in Amazon Connect: %w", err)

@@ -51,6 +51,11 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 		}
 		for _, n := range r.list(lctx, targets, scope.Scheduled) {
 			add(n, n.ARN)
+			if it := byID[IDOf(n.ARN)]; n.ID == "" && it != nil {
+				it.listed = true
+			} else if it := byID[n.ID]; it != nil {
+				it.listed = true
+			}
 		}
 		cancel()
 	}

@@ -179,6 +179,9 @@ type item struct {
 	ref  string // what to describe: the ARN where known, else the ID
 	prev *status.Record
 	num  status.Number // what listing or configuration knows of it
+	// listed: this run's ListPhoneNumbersV2 answer had it, so Connect has the number: a 404
+	// for it in this run is transient (status.Observation.Listed).
+	listed bool
 
 	obs  status.Observation
 	err  error

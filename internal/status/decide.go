@@ -29,6 +29,17 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 	}
 	r.Format = RecordFormat
 	r.keepOperations(o)
+	if o.Status == NotFound && o.Listed {
+		// Connect listed the number in this very run: the 404 is transient, and so was any
+		// before it (two transient spells a period apart, with errors between, would
+		// otherwise confirm "gone" for a number that never left).
+		r.NotFoundAt = time.Time{}
+		if r.ID == "" {
+			r.Number = o.Number
+		}
+		r.CheckedAt = o.At
+		return r, nil
+	}
 	if o.Status == NotFound && !r.goneConfirmed(o.At, p) {
 		// Possibly transient: remember the first 404 and leave everything else as it was.
 		if r.NotFoundAt.IsZero() {
@@ -199,9 +210,10 @@ func (r *Record) goneConfirmed(at time.Time, p Policy) bool {
 }
 
 // failingOp is the latest Claim/Update known at `at`, nil when none is: the call whose failure
-// a FAILED seen at `at` can be.
+// a FAILED seen at `at` can be. A call up to CallSkew after `at` counts: its eventTime is
+// AWS's clock, `at` ours, which may run behind it.
 func (r *Record) failingOp(at time.Time) *Operation {
-	if op := r.Operation; op.changes() && !op.At.After(at) {
+	if op := r.Operation; op.changes() && !op.At.After(at.Add(CallSkew)) {
 		return op
 	}
 	return nil
@@ -262,14 +274,21 @@ func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpel
 // bounds the deadline from the episode's own anchor with the new window. It never moves a
 // deadline later.
 func tighten(e *Episode, r *Record, op *Operation, p Policy) {
-	if op != nil && op.At.After(r.NotFailedAt) && op.At.After(r.lastClaimed()) && !op.At.After(e.FailedSince) &&
-		op.At.Add(p.RetryWindow).Before(e.Deadline) && e.Retries == 0 {
-		if e.Basis == BasisFirstObservation {
-			e.LatestRelease = e.FailedSince.Add(p.RetryWindow)
+	if op != nil && op.At.After(r.NotFailedAt) && op.At.After(r.lastClaimed()) &&
+		!op.At.After(e.FailedSince.Add(CallSkew)) && e.Retries == 0 {
+		// A call stamped a little after the first sight (our clock behind AWS's) is still
+		// this failure's: the bound is then the sight itself, now a proven one.
+		d := earlierOf(op.At, e.FailedSince).Add(p.RetryWindow)
+		if d.Before(e.Deadline) || (e.Basis == BasisFirstObservation && !d.After(e.Deadline)) {
+			if e.Basis == BasisFirstObservation {
+				e.LatestRelease = e.FailedSince.Add(p.RetryWindow)
+			}
+			if d.Before(e.Deadline) {
+				e.DeadlineReason = ReasonOperation
+			}
+			e.Basis, e.Deadline, e.FailedAfter = BasisOperation, d, time.Time{}
+			e.Failure, e.Operation = r.kind(op), op.clone()
 		}
-		e.Basis, e.Deadline, e.FailedAfter = BasisOperation, op.At.Add(p.RetryWindow), time.Time{}
-		e.Failure, e.Operation = op.failure(), op.clone()
-		e.DeadlineReason = ReasonOperation
 	}
 	anchor := e.FailedSince
 	switch {
@@ -294,26 +313,38 @@ func freshEpisode(r *Record, o Observation, p Policy, op *Operation) *Episode {
 	tPrev := r.NotFailedAt
 	switch {
 	case op != nil && op.At.After(tPrev):
-		e.Basis, e.Deadline = BasisOperation, op.At.Add(p.RetryWindow)
+		// A call stamped after the sight is within CallSkew of it (failingOp): AWS's clock
+		// ahead of ours. The failure came after both, so the earlier is a lower bound.
+		e.Basis, e.Deadline = BasisOperation, earlierOf(op.At, o.At).Add(p.RetryWindow)
 	case !tPrev.IsZero():
 		e.Basis, e.Deadline, e.FailedAfter = BasisTransition, tPrev.Add(p.RetryWindow), tPrev
 	}
 	if e.Basis != BasisFirstObservation {
 		e.LatestRelease = o.At.Add(p.RetryWindow)
 	}
-	// The failing call is op only when it came after the last check that saw the number
-	// CLAIMED: a call before that check succeeded (an old claim is never the one that failed).
-	// Without it, a number seen CLAIMED had an update fail; one never seen CLAIMED, a claim or
-	// an update.
-	switch {
-	case op != nil && op.At.After(r.lastClaimed()):
-		e.Failure, e.Operation = op.failure(), op.clone()
-	case !r.lastClaimed().IsZero():
-		e.Failure = FailureUpdate
-	default:
-		e.Failure = FailureUnknown
+	// The call is named only when it came after the last check that saw the number CLAIMED: a
+	// call before that check succeeded (an old claim is never named). It is named as what it
+	// is, a call CloudTrail shows before the failure, not as the call that failed: a change
+	// made in the Connect admin website after it is not in CloudTrail and may be that call.
+	if op != nil && op.At.After(r.lastClaimed()) {
+		e.Operation = op.clone()
+	} else {
+		op = nil
 	}
+	e.Failure = r.kind(op)
 	return e
+}
+
+// kind is the kind of the failing call, as far as it is proven: an update when the number was
+// seen CLAIMED in this life (a claimed number can only fail on an update), or when CloudTrail
+// shows an UpdatePhoneNumber before the failure (the number was claimed by then: whatever
+// failed after it is an update, or that update itself). A ClaimPhoneNumber before it proves
+// nothing: the claim may have succeeded and a change in the admin website failed after it.
+func (r *Record) kind(op *Operation) Failure {
+	if !r.lastClaimed().IsZero() || (op != nil && op.Name == OpUpdate) {
+		return FailureUpdate
+	}
+	return FailureUnknown
 }
 
 // lastClaimed is the latest check that saw the number CLAIMED (see decide for records written

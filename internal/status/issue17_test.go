@@ -238,3 +238,66 @@ func TestIssue17ClampFutureRecord(t *testing.T) {
 		t.Errorf("clamped record: %v", err)
 	}
 }
+
+// TestIssue17CallStampedJustAfterTheSightBoundsIt (issue 17, 6; sim seed 1004890): the
+// Lambda's clock runs a minute behind AWS's, so the failing claim's eventTime lies 1 s after
+// the check that first saw the number FAILED. It is that failure's call (within CallSkew), a
+// proven lower bound: basis operation, the deadline capped at the sight (the earlier of the
+// two) plus the window, whether CloudTrail shows the call at first sight or a run later.
+func TestIssue17CallStampedJustAfterTheSightBoundsIt(t *testing.T) {
+	p := DefaultPolicy()
+	claim := call(OpUpdate, time.Second)
+	at := withOp(observe(Failed, 0), claim)
+	r, ns := Decide(nil, at, p)
+	e := r.Episode
+	if e.Basis != BasisOperation || !e.Deadline.Equal(t0.Add(24*time.Hour)) || e.Operation == nil {
+		t.Errorf("call shown at first sight: episode %+v, want basis operation, deadline sight + 24h", e)
+	}
+	if len(ns) != 1 || ns[0].Basis != BasisOperation {
+		t.Errorf("first sight sent %v, want one FAILED with basis operation", ns)
+	}
+
+	r, ns = Decide(nil, observe(Failed, 0), p)
+	deliver(&r, ns)
+	later := withOp(observe(Failed, 10*time.Minute), claim)
+	r2, ns2 := Decide(&r, later, p)
+	if e := r2.Episode; e.Basis != BasisOperation || !e.Deadline.Equal(t0.Add(24*time.Hour)) || e.Operation == nil {
+		t.Errorf("call shown a run later: episode %+v, want basis operation, deadline unchanged", e)
+	}
+	if len(ns2) != 0 {
+		t.Errorf("the deadline did not move: got %v, want nothing", ns2)
+	}
+	// Beyond CallSkew it is a retry, not this failure's call.
+	retry := withOp(observe(Failed, 20*time.Minute), call(OpUpdate, CallSkew+time.Second))
+	if r3, _ := Decide(&r2, retry, p); r3.Episode.Retries != 1 {
+		t.Errorf("a call %s after the sight: episode %+v, want a failed retry", CallSkew+time.Second, r3.Episode)
+	}
+}
+
+// TestIssue17ListedNumberIsNotGone (issue 17, 3; sim seed 1016547): two transient 404 spells
+// 45 minutes apart, with only errors from Connect between them, looked like "gone" by the gap
+// rule. Connect listed the number in the runs that got them: a number ListPhoneNumbersV2 shows
+// exists, so those 404s confirm nothing and clear the one before.
+func TestIssue17ListedNumberIsNotGone(t *testing.T) {
+	p := DefaultPolicy()
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	deliver(&r, ns)
+	unlisted := Gone(r.Number, t0.Add(30*time.Minute))
+	r, _ = Decide(&r, unlisted, p)
+	if r.NotFoundAt.IsZero() {
+		t.Fatalf("a first 404 is remembered: %+v", r)
+	}
+	listed := Gone(r.Number, t0.Add(75*time.Minute))
+	listed.Listed = true
+	r2, ns2 := Decide(&r, listed, p)
+	if r2.Status != Failed || !r2.NotFoundAt.IsZero() || len(ns2) != 0 {
+		t.Errorf("404 of a listed number 45m after a 404: status %s, first 404 %s, sent %v; want FAILED, none, nothing",
+			r2.Status, r2.NotFoundAt, ns2)
+	}
+	// Unlisted 404s a period apart after that still confirm it gone.
+	r3, _ := Decide(&r2, Gone(r.Number, t0.Add(80*time.Minute)), p)
+	_, ns4 := Decide(&r3, Gone(r.Number, t0.Add(90*time.Minute)), p)
+	if len(ns4) != 1 || ns4[0].Event != EventExpired || ns4[0].Status != NotFound {
+		t.Errorf("two unlisted 404s 10m apart: got %v, want EXPIRED gone", ns4)
+	}
+}

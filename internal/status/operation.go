@@ -51,8 +51,9 @@ func (o *Operation) Newer(p *Operation) bool {
 // Failure says which kind of operation a FAILED episode is the failure of, as far as known.
 type Failure string
 
-// The kinds of failure. FailureUnknown is a first sight of FAILED with no operation known:
-// a claim or an update.
+// The kinds of failure. FailureUnknown: a claim or an update, not proven which (see
+// Record.kind). FailureClaim is never decided now (nothing proves that a claim is what failed
+// while admin-website changes leave no trace) but is rendered for records that carry it.
 const (
 	FailureClaim   Failure = "claim"
 	FailureUpdate  Failure = "update"
@@ -71,12 +72,4 @@ func (o *Operation) clone() *Operation {
 // changes reports whether o is a Claim/Update: a call that can make a number FAILED.
 func (o *Operation) changes() bool {
 	return o != nil && (o.Name == OpClaim || o.Name == OpUpdate)
-}
-
-// failure is the kind of failure o would cause.
-func (o *Operation) failure() Failure {
-	if o.Name == OpClaim {
-		return FailureClaim
-	}
-	return FailureUpdate
 }

@@ -28,7 +28,7 @@ func TestLateOperationTightensAnOpenEpisode(t *testing.T) {
 		r2.MarkSent(n)
 	}
 	if e.Basis != BasisOperation || !e.Deadline.Equal(t0.Add(23*time.Hour+50*time.Minute)) ||
-		!e.LatestRelease.Equal(t0.Add(24*time.Hour)) || e.Operation == nil || e.Failure != FailureClaim {
+		!e.LatestRelease.Equal(t0.Add(24*time.Hour)) || e.Operation == nil || e.Failure != FailureUnknown {
 		t.Errorf("episode %+v: want basis operation, deadline 23h50m, latest release 24h, the claim as its operation", e)
 	}
 	// A call after the first FAILED sight does not tighten this failure's deadline: it proves a

@@ -85,6 +85,9 @@ type Observation struct {
 	Operation *Operation
 	// Release is a ReleasePhoneNumber call known for the number, nil when none is.
 	Release *Operation
+	// Listed: the number was in this run's ListPhoneNumbersV2 answer, so Connect has it,
+	// whatever a describe of it answered: a ResourceNotFound beside it is transient.
+	Listed bool
 }
 
 // Gone is the observation of a number that Connect answered ResourceNotFound for.
