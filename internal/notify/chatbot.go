@@ -136,7 +136,7 @@ func (r Renderer) chatbotDescription(n status.Notification) string {
 	add("Status", st)
 	if op := n.Operation; op != nil {
 		by := md(callerShort(op.By), 200)
-		label := "Failed operation"
+		label := "CloudTrail shows"
 		if n.Event == status.EventStuck {
 			label = "Operation"
 		}
@@ -225,7 +225,8 @@ func (r Renderer) basisShort(n status.Notification) string {
 		return "not FAILED at " + r.at(n.FailedAfter) + ", FAILED at " + failed + ": the failure came in these " +
 			gap + "; this is the earliest Connect may release it, the real deadline at most " + gap + " later." + latest
 	case status.BasisOperation:
-		return "the failed call's time plus the retry window: never later than the real one." + latest
+		return "the time of the call CloudTrail shows before the failure, plus the retry window: never later " +
+			"than the real one." + latest
 	case status.BasisFirstObservation:
 		return "first seen FAILED at " + failed +
 			"; it may have failed earlier, so the real deadline may be *earlier* than this upper bound."

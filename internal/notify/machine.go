@@ -29,8 +29,9 @@ const SchemaVersion = "1"
 // retries (failed retries in the chain, when any) for the FAILED episode events; failedAfter
 // (basis transition: the last check that saw it not FAILED); latestRelease (when the deadline
 // is a lower bound: the latest the number can be released); reminderOffset on REMINDER, as
-// REMINDERS writes it ("6h"); operation, the call that failed, when known; previousDeadline
-// when a new claim or update (the operation) restarted a failed chain's deadline, the deadline
+// REMINDERS writes it ("6h"); operation, the latest Claim/Update CloudTrail shows before the
+// failure (not proven to be the call that failed: an admin-website change leaves no trace), when
+// known; previousDeadline when a new claim or update (the operation) restarted a failed chain's deadline, the deadline
 // it had before, and on DEADLINE the deadline last announced, with reason ("operation": a
 // failing call CloudTrail delivered late; "retry-window": a shorter RETRY_WINDOW); lastFailedAt and
 // release for an EXPIRED of a number that is gone; operation on STUCK, the call that started

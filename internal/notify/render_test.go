@@ -573,7 +573,7 @@ func TestTextWording(t *testing.T) {
 		{"unknown failure: both commands", golden("failed-first-observation"),
 			[]string{"claim or update", "update-phone-number --phone-number-id", "claim-phone-number --target-arn", "--phone-number +442071838750"}, nil, ""},
 		{"operation: which, who, when, where, and the latest release", golden("failed-operation"),
-			[]string{"Failed operation:  UpdatePhoneNumber at 2026-11-26 05:37:12 UTC (CloudTrail event 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0)",
+			[]string{"CloudTrail shows:  UpdatePhoneNumber at 2026-11-26 05:37:12 UTC (CloudTrail event 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0)",
 				"arn:aws:sts::123456789012:assumed-role/ConnectAdmin/alice@example.com (role ConnectAdmin, session alice@example.com)",
 				"to target:       arn:aws:connect:us-east-1:123456789012:instance/99999999-8888-7777-6666-555555555555",
 				"The latest Connect may release the number is first FAILED sight plus the window: 2026-11-27 05:40:00 UTC. Do not count on that later time: retry before the deadline.",
@@ -592,7 +592,7 @@ func TestTextWording(t *testing.T) {
 				By: "arn:aws:sts::123456789012:assumed-role/Ops/bob", EventID: "e-1"}
 		}), []string{"has been IN_PROGRESS for 1h 5m.", "IN_PROGRESS since: 2026-11-26 05:55:00 UTC (ClaimPhoneNumber by bob, from CloudTrail)",
 			"First seen:        2026-11-26 06:00:00 UTC", "Age:               1h 5m at the check"},
-			[]string{"may have started earlier", "at least", "Failed operation"}, ""},
+			[]string{"may have started earlier", "at least", "Failed operation", "CloudTrail shows:"}, ""},
 		{"failed retries are counted", golden("failed-claim-retry-local-time"),
 			[]string{"The retry failed too (2 failed retries since the first failure).", "Failed retries:    2", "IAM user deploy-bot"}, nil, ""},
 		{"account and Region", failed, []string{"Account, Region:   123456789012, us-east-1"}, nil, ""},

@@ -137,7 +137,8 @@ func (r Renderer) details(b *strings.Builder, n status.Notification) {
 		}
 	}
 	if op := n.Operation; op != nil {
-		label := "Failed operation:"
+		// Not "the failed call": a change made in the admin website after it leaves no trace.
+		label := "CloudTrail shows:"
 		if n.Event == status.EventStuck {
 			label = "Operation:       "
 		}
@@ -315,13 +316,14 @@ func (r Renderer) basisExplained(n status.Notification) string {
 			"window, the earliest Connect may release it; the real deadline is at most %s later%s",
 			r.at(n.FailedAfter), failed, human(gap), human(gap), latest)
 	case status.BasisOperation:
-		what, when, by := "the call that failed", "(unknown time)", "an unknown caller"
+		what, when, by := "a call before the failure", "(unknown time)", "an unknown caller"
 		if op := n.Operation; op != nil {
 			what, when, by = visible(op.Name), r.at(op.At), visible(callerShort(op.By))
 		}
 		return fmt.Sprintf("CloudTrail shows %s at %s, run by %s; the failure came after it, so the deadline "+
-			"is that call plus the retry window, never later than the real one. The latest Connect may "+
-			"release the number is first FAILED sight plus the window%s", what, when, by, latest)
+			"is that call plus the retry window, never later than the real one. (A change made in the Connect "+
+			"admin website is not in CloudTrail: if one came after this call, that change is what failed.) "+
+			"The latest Connect may release the number is first FAILED sight plus the window%s", what, when, by, latest)
 	case status.BasisFirstObservation:
 		return fmt.Sprintf("Connect reports no failure time. phonewatch first saw it FAILED at %s; it may "+
 			"have failed earlier, so the real deadline may be EARLIER than this upper bound (first "+
@@ -342,7 +344,7 @@ func newCommands(n status.Notification) commands {
 	id := shellArg(phoneRef(n.Number), "<phone-number-id>")
 	targetARN := n.Number.TargetARN
 	if n.Operation != nil && n.Operation.TargetARN != "" {
-		targetARN = n.Operation.TargetARN // where the failed call was taking it
+		targetARN = n.Operation.TargetARN // where the call CloudTrail shows was taking it
 	}
 	target := shellArg(targetARN, "<instance-or-traffic-distribution-group-arn>")
 	number := shellArg(n.Number.E164, "<+E.164-number>")
@@ -402,8 +404,8 @@ func (r Renderer) nextSteps(n status.Notification) []step {
 			"in the Amazon Connect admin website."
 	}
 	if op := n.Operation; op != nil {
-		why += " The failed call was " + visible(op.Name) + " by " + visible(callerShort(op.By)) + " at " +
-			r.at(op.At) + "."
+		why += " CloudTrail shows " + visible(op.Name) + " by " + visible(callerShort(op.By)) + " at " +
+			r.at(op.At) + ", before the failure."
 	}
 	switch n.Event {
 	case status.EventFailed, status.EventReminder, status.EventDeadline:
