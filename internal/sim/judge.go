@@ -18,12 +18,11 @@ const (
 	// Unannounced: the deadline in force (the state's) is earlier than the one last delivered,
 	// and no DEADLINE (or FAILED) stating it was ever attempted.
 	Unannounced = "deadline-unannounced"
-	// WrongCall: the named call is not a call that failed in the true chain of failures.
+	// WrongCall: the named call is not what the words say: a call CloudTrail showed for the
+	// number before the failure, not proven successful by a saved CLAIMED check after it.
+	// (Until issue 17 closed, a named call had to be the failing call itself, which nothing
+	// can prove while admin-website calls leave no trace: the words now say what is known.)
 	WrongCall = "wrong-call"
-	// WrongCallUnproven: as WrongCall, where no saved check saw the number CLAIMED after the
-	// named call: DESIGN.md's rule ("named only when later than the last CLAIMED check") allows
-	// it, yet a call CloudTrail never shows (admin website) may have come after it and failed.
-	WrongCallUnproven = "wrong-call-unproven"
 	// WrongKind: the failure kind (claim/update) is not the true failing call's.
 	WrongKind = "wrong-kind"
 	// Duplicate: one true fact (a failure's FAILED, a chain's EXPIRED or RECOVERED, one
@@ -198,7 +197,11 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 				stamp(n.RetryDeadline), why)
 		}
 	}
-	// True words: the named call failed in this chain; the kind is a failing call's.
+	// True words. The kind is a failing call's of this chain, or unknown. A named call is one
+	// CloudTrail shows before the failure ("the failure came after it"), never one a saved
+	// CLAIMED check proves succeeded: DESIGN.md names no call older than the last CLAIMED
+	// check. The words do not say it is the call that failed (an admin-website call after it
+	// may be), so a call of the number before the failure is true.
 	kinds := map[status.Failure]bool{status.FailureUnknown: true}
 	calls := map[string]bool{}
 	for k := fi; k >= 0 && num.failures[k].chain == f.chain; k-- {
@@ -206,28 +209,30 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 		calls[c.eventID] = true
 		kinds[failureKind(c.name)] = true
 	}
-	if op := n.Operation; op != nil {
-		if !calls[op.EventID] {
-			// A saved check that saw it CLAIMED after the call and before the chain failed
-			// proves the call succeeded: naming it breaks DESIGN.md's rule itself.
-			first := fi
-			for first > 0 && num.failures[first-1].chain == f.chain {
-				first--
-			}
-			class := WrongCallUnproven
-			for _, b := range j.bounds[id] {
-				if b.claimed && b.at.After(op.At) && b.at.Before(num.failures[first].at) && b.seq <= r.readSeq {
-					class = WrongCall
-				}
-			}
-			j.violate(class, r, id, "%s names %s %s at %s by %s, which is not a failing call of failure %d's chain",
-				n.Event, op.Name, op.EventID, stamp(op.At), op.By, fi)
-		} else if n.Failure != failureKind(op.Name) {
-			j.violate(WrongKind, r, id, "%s says %q but names %s", n.Event, n.Failure, op.Name)
+	if op := n.Operation; op != nil && !calls[op.EventID] {
+		first := fi
+		for first > 0 && num.failures[first-1].chain == f.chain {
+			first--
 		}
-	} else if n.Failure != "" && !kinds[n.Failure] {
-		j.violate(WrongKind, r, id, "%s says %q; the failing call of failure %d was %s", n.Event, n.Failure, fi,
-			num.calls[f.call].name)
+		for _, b := range j.bounds[id] {
+			if b.claimed && b.at.After(op.At) && b.at.Before(num.failures[first].at) && b.seq <= r.readSeq {
+				j.violate(WrongCall, r, id, "%s names %s %s at %s by %s, which a saved check at %s saw succeed",
+					n.Event, op.Name, op.EventID, stamp(op.At), op.By, stamp(b.at))
+				break
+			}
+		}
+		c := num.call(op.EventID)
+		switch {
+		case c == nil || c.website:
+			j.violate(WrongCall, r, id, "%s names %s %s, which CloudTrail never showed for this number", n.Event,
+				op.Name, op.EventID)
+		case c.at.After(f.at):
+			j.violate(WrongCall, r, id, "%s names %s %s at %s, after failure %d at %s: the failure did not come after it",
+				n.Event, op.Name, op.EventID, stamp(c.at), fi, stamp(f.at))
+		}
+	}
+	if n.Failure != "" && !kinds[n.Failure] {
+		j.violate(WrongKind, r, id, "%s says %q; the failing calls of failure %d's chain were not", n.Event, n.Failure, fi)
 	}
 	// No false expiry.
 	if n.Event == status.EventExpired && n.Status == status.NotFound && tr.exists {

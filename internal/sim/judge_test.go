@@ -47,12 +47,24 @@ func TestJudgeCatches(t *testing.T) {
 			notes: []status.Notification{failed("a", release.Add(time.Minute), status.BasisTransition)}, want: Late},
 		{name: "first observation, no bound", at: 20*time.Hour + 10*time.Minute,
 			notes: []status.Notification{failed("a", release.Add(time.Hour), status.BasisFirstObservation)}},
-		{name: "the old successful claim named", at: 20*time.Hour + 10*time.Minute,
+		{name: "the claim before the failure named, kind unknown", at: 20*time.Hour + 10*time.Minute,
+			notes: []status.Notification{func() status.Notification {
+				n := failed("a", release.Add(-time.Hour), status.BasisOperation)
+				n.Operation, n.Failure = claimOp, status.FailureUnknown
+				return n
+			}()}},
+		{name: "the claim before the failure named as a claim that failed", at: 20*time.Hour + 10*time.Minute,
 			notes: []status.Notification{func() status.Notification {
 				n := failed("a", release.Add(-time.Hour), status.BasisOperation)
 				n.Operation, n.Failure = claimOp, status.FailureClaim
 				return n
-			}()}, want: WrongCallUnproven},
+			}()}, want: WrongKind},
+		{name: "a call CloudTrail never showed named", at: 20*time.Hour + 10*time.Minute,
+			notes: []status.Notification{func() status.Notification {
+				n := failed("a", release.Add(-time.Hour), status.BasisOperation)
+				n.Operation = &status.Operation{Name: status.OpUpdate, At: Start.Add(19 * time.Hour), EventID: "ev-bob"}
+				return n
+			}()}, want: WrongCall},
 		{name: "claim said, update failed", at: 20*time.Hour + 10*time.Minute,
 			notes: []status.Notification{func() status.Notification {
 				n := failed("a", release.Add(-time.Hour), status.BasisTransition)
@@ -178,7 +190,7 @@ func TestJudgeWrongCallAfterClaimedCheck(t *testing.T) {
 	r := &run{w: w, idx: 2, at: Start.Add(21 * time.Hour), readSeq: 1}
 	w.judge.attempted(r, status.Notification{Event: status.EventFailed, ID: "a", Number: status.Number{ID: n.id},
 		Status: status.Failed, RetryDeadline: Start.Add(34 * time.Hour), Basis: status.BasisOperation,
-		Failure: status.FailureClaim, Operation: &status.Operation{Name: status.OpClaim, At: Start.Add(10 * time.Hour),
+		Failure: status.FailureUpdate, Operation: &status.Operation{Name: status.OpClaim, At: Start.Add(10 * time.Hour),
 			By: alice, EventID: "ev-claim"}}, snsOK)
 	if len(w.judge.Violations) != 1 || w.judge.Violations[0].Class != WrongCall {
 		t.Fatalf("violations %v, want %s", w.judge.Violations, WrongCall)

@@ -339,3 +339,13 @@ func inProgressFor(rng *rand.Rand) time.Duration {
 func (n *number) release(f int, window time.Duration) time.Time {
 	return n.failures[f].at.Add(window)
 }
+
+// call is the number's call with CloudTrail event ID id, nil when it has none.
+func (n *number) call(id string) *call {
+	for i := range n.calls {
+		if n.calls[i].eventID == id {
+			return &n.calls[i]
+		}
+	}
+	return nil
+}
