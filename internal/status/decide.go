@@ -261,6 +261,9 @@ func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpel
 		tighten(e, r, op, p)
 		return e
 	case chained:
+		// A call CloudTrail delivered late may bound the chain's first failure still: its
+		// not-FAILED bound is the one before that failure, not the retry's IN_PROGRESS check.
+		boundByOperation(e, r, e.FailedAfter, op, p)
 		return chainEpisode(r, o, p, e, prevStatus)
 	default:
 		return freshEpisode(r, o, p, op)
@@ -274,7 +277,28 @@ func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpel
 // bounds the deadline from the episode's own anchor with the new window. It never moves a
 // deadline later.
 func tighten(e *Episode, r *Record, op *Operation, p Policy) {
-	if op != nil && op.At.After(r.NotFailedAt) && op.At.After(r.lastClaimed()) &&
+	boundByOperation(e, r, r.NotFailedAt, op, p)
+	anchor := e.FailedSince
+	switch {
+	case e.Basis == BasisOperation && e.Operation != nil:
+		anchor = e.Operation.At
+	case e.Basis == BasisTransition && !e.FailedAfter.IsZero():
+		anchor = e.FailedAfter
+	}
+	if d := anchor.Add(p.RetryWindow); d.Before(e.Deadline) {
+		e.Deadline, e.DeadlineReason = d, ReasonRetryWindow
+	}
+	if !e.LatestRelease.IsZero() && e.LatestRelease.Before(e.Deadline) {
+		e.LatestRelease = e.Deadline
+	}
+}
+
+// boundByOperation moves the deadline of e, the first episode of its chain, to op + window
+// when op is its failure's call: later than notFailed (the last check that saw the number not
+// FAILED before e began), than the last CLAIMED check, and not after e's first FAILED sight
+// (by more than CallSkew).
+func boundByOperation(e *Episode, r *Record, notFailed time.Time, op *Operation, p Policy) {
+	if op != nil && op.At.After(notFailed) && op.At.After(r.lastClaimed()) &&
 		!op.At.After(e.FailedSince.Add(CallSkew)) && e.Retries == 0 {
 		// A call stamped a little after the first sight (our clock behind AWS's) is still
 		// this failure's: the bound is then the sight itself, now a proven one.
@@ -289,19 +313,6 @@ func tighten(e *Episode, r *Record, op *Operation, p Policy) {
 			e.Basis, e.Deadline, e.FailedAfter = BasisOperation, d, time.Time{}
 			e.Failure, e.Operation = r.kind(op), op.clone()
 		}
-	}
-	anchor := e.FailedSince
-	switch {
-	case e.Basis == BasisOperation && e.Operation != nil:
-		anchor = e.Operation.At
-	case e.Basis == BasisTransition && !e.FailedAfter.IsZero():
-		anchor = e.FailedAfter
-	}
-	if d := anchor.Add(p.RetryWindow); d.Before(e.Deadline) {
-		e.Deadline, e.DeadlineReason = d, ReasonRetryWindow
-	}
-	if !e.LatestRelease.IsZero() && e.LatestRelease.Before(e.Deadline) {
-		e.LatestRelease = e.Deadline
 	}
 }
 

@@ -621,11 +621,13 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "chain: a call before the chain's first FAILED sight proves no new call",
+			// ... but bounds the chain's deadline (sim seed 1007478: the claim's event came 36
+			// minutes late, after the retry's IN_PROGRESS check).
+			name: "chain: a call before the chain's first FAILED sight proves no new call, and bounds its deadline",
 			steps: []step{
 				{at: 0, status: F, want: []string{"FAILED first-observation deadline=24h"}},
 				{at: 1 * h, status: IP, op: call(OpClaim, -time.Minute)},
-				{at: 2 * h, status: F, want: []string{"FAILED first-observation deadline=24h retries=1"}},
+				{at: 2 * h, status: F, want: []string{"FAILED operation deadline=23h59m retries=1"}},
 			},
 		},
 		{
