@@ -115,14 +115,19 @@ type announcement struct {
 	source string
 }
 
-// startBudget runs the budget step in the background and returns the function that waits
-// for it and adds its outcome to the summary. Only a scheduled run has an account to watch.
-func (r *run) startBudget(ctx context.Context, scheduled bool) func() {
+// startBudget runs the budget step in the background, once `after` is closed (the run's own
+// CloudTrail reads ended: they go first on the paced reader), and returns the function that
+// waits for it and adds its outcome to the summary. Only a scheduled run has an account to
+// watch.
+func (r *run) startBudget(ctx context.Context, scheduled bool, after <-chan struct{}) func() {
 	if r.Budget == nil || !scheduled {
 		return func() {}
 	}
 	done := make(chan budgetResult, 1)
-	go func() { done <- r.budgetStep(ctx) }()
+	go func() {
+		<-after
+		done <- r.budgetStep(ctx)
+	}()
 	return func() {
 		res := <-done
 		if res.due != nil {

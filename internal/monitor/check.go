@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,19 +121,69 @@ func (r *run) newBudget(ctx context.Context) (*budget, context.Context, func()) 
 	return b, checkCtx, func() { b.timer.Stop(); cancel(nil) }
 }
 
-// check describes the items in order, InFlight at a time, while the budget admits them, and
-// decides each observed one. Checks that the budget refused or cut are left for the next
-// run (Summary.Complete false); other failures are summary errors.
-func (r *run) check(ctx context.Context, items []*item) {
+// work is one run's describes: the queue of those not started yet, in order, and the
+// described items whose decision waits for the operations still being read.
+type work struct {
+	mu    sync.Mutex
+	queue []*item // not started yet, in order
+	all   []*item // every item the run takes on: described, or left for the next run
+	// recentIn: the recent read was merged, no item joins the queue any more (more is then
+	// closed); opsIn: every read was merged, a described item is decided at once.
+	recentIn, opsIn bool
+	more            chan struct{}
+	undecided       []*item // described before opsIn
+}
+
+// next returns the next item to describe, waiting while the queue is empty and the recent
+// read may still add touched numbers to it; nil when there is none (or ctx ended).
+func (w *work) next(ctx context.Context) *item {
+	for {
+		w.mu.Lock()
+		if len(w.queue) > 0 {
+			it := w.queue[0]
+			w.queue = w.queue[1:]
+			w.mu.Unlock()
+			return it
+		}
+		in := w.recentIn
+		w.mu.Unlock()
+		if in {
+			return nil
+		}
+		select {
+		case <-w.more:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// check describes the numbers of the pool in order, InFlight at a time, while the budget
+// admits them, and decides each observed one, and returns the items it took on. CloudTrail
+// is read beside it: the numbers described every run anyway (FAILED, IN_PROGRESS, owing, new,
+// due for the sweep) start at once; those that only a recent operation makes worth describing
+// join the queue, first, when the recent read returns; and every decision is made with the
+// operations of both reads, once they are in. Checks that the budget refused or cut are left
+// for the next run (Summary.Complete false); other failures are summary errors.
+func (r *run) check(ctx context.Context, p *pool, scheduled bool) []*item {
 	b, checkCtx, stop := r.newBudget(ctx)
 	defer stop()
+
+	out, held := r.selectItems(p.items(), scheduled, p.ops.recentDone != nil)
+	w := &work{queue: out, all: slices.Clone(out), more: make(chan struct{})}
+	merged := make(chan struct{})
+	go func() {
+		defer close(merged)
+		r.merge(p, w, held, scheduled, b)
+	}()
 
 	// errgroup.Go waits for a free slot. An admitted check that waited past the budget starts
 	// already cut (its own deadline has passed) and is left for the next run like any other.
 	g := new(errgroup.Group)
 	g.SetLimit(max(1, r.InFlight))
-	for _, it := range items {
-		if checkCtx.Err() != nil || b.over() {
+	for checkCtx.Err() == nil && !b.over() {
+		it := w.next(checkCtx)
+		if it == nil {
 			break
 		}
 		end, ok := b.admit()
@@ -146,19 +197,33 @@ func (r *run) check(ctx context.Context, items []*item) {
 				cctx, cancel = context.WithDeadline(checkCtx, end)
 			}
 			defer cancel()
-			r.checkOne(cctx, it)
+			r.describe(cctx, it)
 			if !it.done && isContextErr(it.err) && ctx.Err() == nil && (cctx.Err() != nil || !end.IsZero()) {
 				// Not this number's failure: the run's own budget ended it.
 				it.cut, it.err = true, nil
 				b.refuse()
 			}
-			b.finished(it.done && !it.skipped, len(it.notes))
+			if !it.done {
+				b.finished(false, 0)
+				return nil
+			}
+			w.mu.Lock()
+			if !w.opsIn {
+				w.undecided = append(w.undecided, it) // decided by merge, with the operations
+				w.mu.Unlock()
+				return nil
+			}
+			w.mu.Unlock()
+			r.decide(it)
+			b.finished(!it.skipped, len(it.notes))
 			return nil // a number's failure is recorded on it, never ends the others
 		})
 	}
 	_ = g.Wait()
+	<-merged // the reads end by their own deadlines, before the run's
+	p.ops.report(ctx)
 
-	for _, it := range items {
+	for _, it := range w.all {
 		switch {
 		case it.done && it.err != nil:
 			r.addError(it.id, it.err)
@@ -173,19 +238,61 @@ func (r *run) check(ctx context.Context, items []*item) {
 	}
 	if !r.sum.Complete {
 		r.log().InfoContext(ctx, "stopping early to stay inside the deadline; the next run resumes",
-			"started", r.started, "numbers", len(items))
+			"started", r.started, "numbers", len(w.all))
+	}
+	return w.all
+}
+
+// merge gives the items the operations as the reads end: when the recent read ends, the
+// touched numbers (held ones, and numbers claimed that the run did not know of) join the
+// queue ahead of the rest; when every read has ended, the items described meanwhile are
+// decided, and from then on each is decided as soon as it is described.
+func (r *run) merge(p *pool, w *work, held []*item, scheduled bool, b *budget) {
+	<-p.ops.recentIn()
+	w.mu.Lock()
+	now := r.now()
+	claimed := r.mergeRecent(p, scheduled)
+	late := r.release(held)
+	for _, it := range claimed {
+		if it.class = r.classify(it, now, scheduled); it.class == classUnchanged {
+			r.sum.Unchanged++
+			continue
+		}
+		late = append(late, it)
+	}
+	for _, it := range w.queue {
+		it.class = r.classify(it, now, scheduled) // touched ones go first
+	}
+	w.queue = append(w.queue, late...)
+	w.all = append(w.all, late...)
+	order(w.queue)
+	w.recentIn = true
+	close(w.more)
+	w.mu.Unlock()
+
+	<-p.ops.allIn()
+	w.mu.Lock()
+	mergeDeep(p)
+	w.opsIn = true
+	undecided := w.undecided
+	w.undecided = nil
+	w.mu.Unlock()
+	for _, it := range undecided {
+		r.decide(it)
+		b.finished(!it.skipped, len(it.notes))
 	}
 }
 
-// checkOne describes and validates one number, then decides it unless another live run
-// holds its record.
-func (r *run) checkOne(ctx context.Context, it *item) {
+// describe describes and validates one number: it.obs (without operations: decide adds
+// them) and done, or err.
+func (r *run) describe(ctx context.Context, it *item) {
 	// A status other than FAILED is stamped with the time before the request (its lower bound
 	// of a later failure must not be late); FAILED with the time after the answer (first sight
 	// + window is an upper bound, which must not be early).
 	before := r.now().UTC()
 	sumry, err := r.Source.Describe(ctx, it.ref)
 	at := r.now().UTC()
+	it.at = at
 	switch {
 	case errors.Is(err, status.ErrNotFound):
 		n := it.num
@@ -197,14 +304,13 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 		}
 		gone := status.Gone(n, at)
 		gone.Listed = it.listed
-		it.obs, it.done = it.withOperations(gone), true
+		it.obs, it.done = gone, true
 		if it.prev == nil && it.num.ID == "" {
 			// Asked for by ID but never seen: most likely a wrong ID, worth saying.
 			it.err = fmt.Errorf("not found in Amazon Connect: %w", err)
 		}
 	case err != nil:
 		it.err = err
-		return
 	default:
 		obs, err := status.Validate(sumry, at)
 		if err == nil && obs.Status != status.Failed {
@@ -213,14 +319,19 @@ func (r *run) checkOne(ctx context.Context, it *item) {
 		switch {
 		case err != nil:
 			it.err = fmt.Errorf("invalid DescribePhoneNumber payload: %w", err)
-			return
 		case obs.ID != it.id:
 			it.err = fmt.Errorf("describe %s: the answer is for %s", it.id, status.Quote(obs.ID, 40))
-			return
+		default:
+			it.obs, it.done = obs, true
 		}
-		it.obs, it.done = it.withOperations(obs), true
 	}
-	if it.prev != nil && it.prev.ClaimedByOther(r.id, at) {
+}
+
+// decide adds the operations known for a described number to its observation and decides it,
+// unless another live run holds its record.
+func (r *run) decide(it *item) {
+	it.obs = it.withOperations(it.obs)
+	if it.prev != nil && it.prev.ClaimedByOther(r.id, it.at) {
 		it.skipped = true // that run is notifying this number right now: leave it to that run
 		return
 	}

@@ -10,33 +10,60 @@ import (
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-// gather decides which numbers this run checks and loads their records.
-func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
-	// CloudTrail is read while Connect is listed and the state is read.
-	opsRead := r.startLookup(ctx)
-	byID := map[string]*item{}
-	var ids []string
-	add := func(n status.Number, ref string) {
-		id := IDOf(ref)
-		if n.ID != "" {
-			id = n.ID
-		}
-		it, ok := byID[id]
-		if !ok {
-			it = &item{id: id, ref: id}
-			byID[id] = it
-			ids = append(ids, id)
-		}
-		if strings.HasPrefix(ref, "arn:") {
-			it.ref = ref
-		}
-		if n.ARN != "" {
-			it.ref = n.ARN
-		}
-		if n.ID != "" {
-			it.num = n
-		}
+// pool is what gather found: every number the run knows of, with its record, and the reads
+// of CloudTrail under way.
+type pool struct {
+	byID map[string]*item
+	ids  []string // byID's keys, in the order the numbers were found
+	// retired are the records of numbers gone and reported: watched again only if claimed
+	// again. invalid are the IDs whose record is not in phonewatch's format.
+	retired map[string]*status.Record
+	invalid map[string]bool
+	// needy are the items whose rules need the look-back's operations (lookBackFrom).
+	needy map[string]*item
+	ops   *opsRead
+}
+
+// add adds a number (by ref, an ID or ARN) or completes what is known of it, and returns it.
+func (p *pool) add(n status.Number, ref string) *item {
+	id := IDOf(ref)
+	if n.ID != "" {
+		id = n.ID
 	}
+	it, ok := p.byID[id]
+	if !ok {
+		it = &item{id: id, ref: id}
+		p.byID[id] = it
+		p.ids = append(p.ids, id)
+	}
+	if strings.HasPrefix(ref, "arn:") {
+		it.ref = ref
+	}
+	if n.ARN != "" {
+		it.ref = n.ARN
+	}
+	if n.ID != "" {
+		it.num = n
+	}
+	return it
+}
+
+// items returns the numbers in the order they were found.
+func (p *pool) items() []*item {
+	out := make([]*item, 0, len(p.ids))
+	for _, id := range p.ids {
+		out = append(out, p.byID[id])
+	}
+	return out
+}
+
+// gather decides which numbers this run checks and loads their records. CloudTrail is read
+// beside it, and beside the describes after it: the operations are given to the items by
+// check, once read (mergeRecent, mergeDeep).
+func (r *run) gather(ctx context.Context, scope Scope) (*pool, error) {
+	p := &pool{byID: map[string]*item{}, retired: map[string]*status.Record{}, invalid: map[string]bool{},
+		ops: r.startLookup(ctx)}
+	add := func(n status.Number, ref string) { p.add(n, ref) }
 
 	targets, refs := scope.TargetARNs, scope.PhoneNumberIDs
 	if scope.Scheduled {
@@ -50,12 +77,7 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 			lctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
 		}
 		for _, n := range r.list(lctx, targets, scope.Scheduled) {
-			add(n, n.ARN)
-			if it := byID[IDOf(n.ARN)]; n.ID == "" && it != nil {
-				it.listed = true
-			} else if it := byID[n.ID]; it != nil {
-				it.listed = true
-			}
+			p.add(n, n.ARN).listed = true
 		}
 		cancel()
 	}
@@ -67,15 +89,13 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 	var err error
 	if scope.Scheduled {
 		recs, err = r.read(ctx, r.Store.All)
-	} else if len(ids) > 0 {
-		recs, err = r.read(ctx, func(ctx context.Context) ([]status.Record, error) { return r.Store.Get(ctx, ids) })
+	} else if len(p.ids) > 0 {
+		recs, err = r.read(ctx, func(ctx context.Context) ([]status.Record, error) { return r.Store.Get(ctx, p.ids) })
 	}
 	if err != nil {
 		r.log().ErrorContext(ctx, "reading state failed", "error", err)
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	retired := map[string]*status.Record{}
-	invalid := map[string]bool{}
 	clamped := 0
 	defer func() {
 		if clamped > 0 {
@@ -87,8 +107,8 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 		rec := &recs[i]
 		if reason := r.invalidRecord(rec); reason != nil {
 			r.reportInvalid(ctx, rec.ID, reason)
-			invalid[rec.ID] = true
-			if it, ok := byID[rec.ID]; ok {
+			p.invalid[rec.ID] = true
+			if it, ok := p.byID[rec.ID]; ok {
 				it.invalid = true
 			}
 			continue
@@ -98,38 +118,26 @@ func (r *run) gather(ctx context.Context, scope Scope) ([]*item, error) {
 		if rec.Clamp(r.now(), r.Policy) {
 			clamped++
 		}
-		it, ok := byID[rec.ID]
+		it, ok := p.byID[rec.ID]
 		if !ok {
 			if rec.Retired() {
-				retired[rec.ID] = rec // gone and reported: watched again only if claimed again
+				p.retired[rec.ID] = rec // gone and reported: watched again only if claimed again
 				continue
 			}
-			add(rec.Number, rec.ARN)
-			it = byID[rec.ID]
+			it = p.add(rec.Number, rec.ARN)
 		}
 		it.prev = rec
+		it.op, it.release = rec.Operation, rec.Release
 		if rec.ARN != "" && !strings.HasPrefix(it.ref, "arn:") {
 			it.ref = rec.ARN
 		}
 	}
-	// Numbers whose rules need older operations than the recent read get them, read beside it.
-	from, needy := r.lookBackFrom(byID)
-	opsRead.deepen(ctx, from)
-	ops, older := opsRead.wait(ctx)
-	if scope.Scheduled {
-		// A number claimed but not yet in state or in the listing is watched from its claim.
-		for _, n := range r.claimedNumbers(ops, byID, invalid) {
-			add(n, n.ARN)
-			byID[n.ID].prev = retired[n.ID]
-		}
-	}
-	attach(ops, byID)
-	attachMore(older, needy)
-	items := make([]*item, 0, len(ids))
-	for _, id := range ids {
-		items = append(items, byID[id])
-	}
-	return items, nil
+	// Numbers whose rules need older operations than the recent read get them, read after it
+	// and beside the describes.
+	var from time.Time
+	from, p.needy = r.lookBackFrom(p.byID)
+	p.ops.deepen(ctx, from)
+	return p, nil
 }
 
 // list lists the targets (the whole account and Region when a scheduled run has none). A
@@ -190,22 +198,43 @@ const (
 
 // selectItems keeps the items this run describes, in the order it describes them, and counts
 // the ones left alone as unchanged. Numbers whose record is not in phonewatch's format are
-// left out (reported in gather). A check request describes everything it names.
-func (r *run) selectItems(items []*item, scheduled bool) []*item {
+// left out (reported in gather). A check request describes everything it names. With
+// pending true (the recent CloudTrail read not in yet), the numbers that would be left alone
+// are held instead, neither described nor counted: the read may show them touched
+// (release).
+func (r *run) selectItems(items []*item, scheduled, pending bool) (out, held []*item) {
 	now := r.now()
-	out := make([]*item, 0, len(items))
+	out = make([]*item, 0, len(items))
 	for _, it := range items {
 		if it.invalid {
 			continue
 		}
 		it.class = r.classify(it, now, scheduled)
-		if it.class == classUnchanged {
+		switch {
+		case it.class != classUnchanged:
+			out = append(out, it)
+		case pending:
+			held = append(held, it)
+		default:
 			r.sum.Unchanged++
-			continue
 		}
-		out = append(out, it)
 	}
 	order(out)
+	return out, held
+}
+
+// release returns the held items that the operations read since show touched, and counts
+// the others as unchanged.
+func (r *run) release(held []*item) []*item {
+	var out []*item
+	for _, it := range held {
+		if it.touched {
+			it.class = classTouched
+			out = append(out, it)
+			continue
+		}
+		r.sum.Unchanged++
+	}
 	return out
 }
 

@@ -43,7 +43,8 @@ func TestOrder(t *testing.T) {
 	}
 	r := &run{Monitor: &Monitor{Now: func() time.Time { return now }}}
 	var got []string
-	for _, it := range r.selectItems(items, true) {
+	sel, _ := r.selectItems(items, true, false)
+	for _, it := range sel {
 		got = append(got, it.id)
 	}
 	want := []string{"touched-claimed-2h", "failed-10m", "in-progress-5m", "claimed-by-dead-run-2m",

@@ -190,6 +190,7 @@ type item struct {
 	// skipped: the record is claimed by another live run, which is notifying this number
 	// right now; this run neither decides nor writes it, but it was checked.
 	skipped bool
+	at      time.Time // when the describe answered
 	next    status.Record
 	notes   []status.Notification
 	sent    int // notes delivered
@@ -246,13 +247,13 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	// The Connect lease covers listing as well as describing.
 	release := r.leaseConnect(ctx)
 	defer release()
-	items, err := r.gather(ctx, scope)
+	p, err := r.gather(ctx, scope)
 	if err != nil {
 		return r.finish(), err
 	}
-	awaitBudget := r.startBudget(ctx, scope.Scheduled)
-	items = r.selectItems(items, scope.Scheduled)
-	r.check(ctx, items)
+	// The budget's ledger reads go on the paced reader after the run's own reads.
+	awaitBudget := r.startBudget(ctx, scope.Scheduled, p.ops.allIn())
+	items := r.check(ctx, p, scope.Scheduled)
 	release()
 	saveErr := r.persist(ctx, items)
 	r.count(items)

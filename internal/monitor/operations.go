@@ -10,9 +10,16 @@ import (
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-// lookupShare is the share of the time a run has that reading CloudTrail may take: it runs
-// beside listing and reading state, and must leave most of the run to describing.
+// lookupShare is the share of the time a run has left that the recent read may take: the
+// touched numbers are described only once it returns, so it must leave most of the run to
+// describing them.
 const lookupShare = 4
+
+// deepShare is the share of the time a run has, from the start of its reads, by which the
+// look-back must have ended: it runs after the recent read (which finds the touched numbers
+// and so goes first on the one paced reader), beside the describes, and only the decisions
+// of the numbers already described wait for it.
+const deepShare = 2
 
 // lookupResult is what one read of CloudTrail gave.
 type lookupResult struct {
@@ -21,14 +28,19 @@ type lookupResult struct {
 	err error
 }
 
-// opsRead is this run's reading of CloudTrail: the recent read (from the cursor less the
-// overlap, started at once, beside listing and reading state) and, when some number needs it,
-// a look-back read of the older part (deepen), both paced by the one Operations reader.
+// opsRead is this run's reading of CloudTrail, beside listing, reading state and describing:
+// the recent read (from the cursor less the overlap, started at once) and, when some number
+// needs it, a look-back read of the older part (deepen) after it, both paced by the one
+// Operations reader. Its channels are nil when CloudTrail is off.
 type opsRead struct {
-	r      *run
-	fromc  chan time.Time // the recent read's start, once the cursor is read
-	recent chan lookupResult
-	deep   chan lookupResult // nil: no look-back
+	r *run
+	// fromSet is closed once from, the recent read's start, is known; recentDone once
+	// recent is set; deepDone (nil: no look-back) once deep is set.
+	fromSet, recentDone, deepDone chan struct{}
+	from                          time.Time
+	recent, deep                  lookupResult
+	// deepEnd is when the look-back must end (zero: no deadline).
+	deepEnd time.Time
 }
 
 // startLookup starts reading the operations since the cursor in the background. A failure
@@ -40,54 +52,80 @@ func (r *run) startLookup(ctx context.Context) *opsRead {
 	if r.Operations == nil {
 		return o
 	}
-	o.fromc, o.recent = make(chan time.Time, 1), make(chan lookupResult, 1)
+	if dl, ok := ctx.Deadline(); ok {
+		o.deepEnd = time.Now().Add(time.Until(dl) / deepShare)
+	}
+	o.fromSet, o.recentDone = make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(o.recentDone)
 		from, to := r.lookupRange(ctx)
-		o.fromc <- from
-		o.recent <- r.lookup(ctx, from, to)
+		o.from = from
+		close(o.fromSet)
+		var end time.Time
+		if dl, ok := ctx.Deadline(); ok {
+			end = time.Now().Add(time.Until(dl) / lookupShare)
+		}
+		o.recent = r.lookup(ctx, from, to, end)
 	}()
 	return o
 }
 
-// deepen reads, beside the recent read, the operations from `from` up to where the recent
+// deepen reads, after the recent read, the operations from `from` up to where the recent
 // read starts: the look-back that a newly watched number, or one FAILED or IN_PROGRESS
 // without a known operation, or an open episode a late event can still tighten, needs (see
 // lookBackFrom). Zero from, or one not before the recent read's start, reads nothing more.
 func (o *opsRead) deepen(ctx context.Context, from time.Time) {
-	if o.recent == nil || from.IsZero() {
+	if o.recentDone == nil || from.IsZero() {
 		return
 	}
-	o.deep = make(chan lookupResult, 1)
+	o.deepDone = make(chan struct{})
 	go func() {
-		until := <-o.fromc
-		if !from.Before(until) {
-			o.deep <- lookupResult{}
+		defer close(o.deepDone)
+		<-o.fromSet
+		if !from.Before(o.from) {
 			return
 		}
-		o.deep <- o.r.lookup(ctx, from, until)
+		// After the recent read: the touched numbers wait for it, the look-back's numbers
+		// are described meanwhile.
+		<-o.recentDone
+		o.deep = o.r.lookup(ctx, from, o.from, o.deepEnd)
 	}()
 }
 
-// wait returns the operations of the recent read and those of the look-back (each once,
-// oldest first), after both reads ended.
-func (o *opsRead) wait(ctx context.Context) (recent, older []status.Operation) {
-	if o.recent == nil {
-		return nil, nil
+// recentIn returns a channel closed when the recent read has ended (at once when there is
+// none).
+func (o *opsRead) recentIn() <-chan struct{} {
+	if o.recentDone == nil {
+		return closed
 	}
+	return o.recentDone
+}
+
+// allIn returns a channel closed when every read has ended.
+func (o *opsRead) allIn() <-chan struct{} {
+	if o.deepDone == nil {
+		return o.recentIn()
+	}
+	return o.deepDone
+}
+
+// closed is a channel that is always closed.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// report puts the reads' outcome in the summary, once both ended: the operations read, the
+// cursor's new end when the recent read was complete, and a failure as one error.
+func (o *opsRead) report(ctx context.Context) {
+	if o.recentDone == nil {
+		return
+	}
+	<-o.allIn()
 	r := o.r
-	res := <-o.recent
-	failed := res.err
+	failed := o.recent.err
 	if failed == nil {
-		r.opsTo = res.to
+		r.opsTo = o.recent.to
+		failed = o.deep.err // the look-back missing is an error too; the cursor still moves
 	}
-	if o.deep != nil {
-		d := <-o.deep
-		older = d.ops
-		if failed == nil {
-			failed = d.err // the look-back missing is an error too; the cursor still moves
-		}
-	}
-	r.sum.Operations = len(res.ops) + len(older)
+	r.sum.Operations = len(o.recent.ops) + len(o.deep.ops)
 	if failed != nil {
 		r.sum.OperationsFailed = true
 		r.log().ErrorContext(ctx, "reading operations from CloudTrail failed; going on without them",
@@ -95,7 +133,6 @@ func (o *opsRead) wait(ctx context.Context) (recent, older []status.Operation) {
 		r.addError("", fmt.Errorf("cloudtrail:LookupEvents: %w (the run goes on with the operations "+
 			"already known)", failed))
 	}
-	return res.ops, older
 }
 
 // lookupRange is the recent read: from the cursor less the overlap (CloudTrail's delivery
@@ -130,12 +167,12 @@ func (r *run) lookBackLimit(now time.Time) time.Time {
 	return now.Add(-r.Policy.RetryWindow - time.Hour)
 }
 
-// lookup reads the operations in [from, to), within a quarter of the time the run has.
-func (r *run) lookup(ctx context.Context, from, to time.Time) lookupResult {
+// lookup reads the operations in [from, to), stopping at end (zero: only at ctx's end).
+func (r *run) lookup(ctx context.Context, from, to, end time.Time) lookupResult {
 	lctx := ctx
-	if dl, ok := ctx.Deadline(); ok {
+	if !end.IsZero() {
 		var cancel context.CancelFunc
-		lctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/lookupShare))
+		lctx, cancel = context.WithDeadline(ctx, end)
 		defer cancel()
 	}
 	ops, err := r.Operations.Lookup(lctx, from, to)
@@ -215,15 +252,27 @@ func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, inva
 	return out
 }
 
-// attach gives each item the newest Claim/Update and Release known for it (its record's or
-// one read now) and marks it touched when one read now is newer than its record's.
-func attach(ops []status.Operation, byID map[string]*item) {
-	for _, it := range byID {
-		if it.prev != nil {
-			it.op, it.release = it.prev.Operation, it.prev.Release
+// mergeRecent gives the items the recent read's operations (once it ended) and marks those
+// with one newer than their record's touched. A scheduled run also watches, from their
+// claim, the numbers claimed that it did not know of (claimedNumbers); it returns them.
+func (r *run) mergeRecent(p *pool, scheduled bool) (claimed []*item) {
+	ops := p.ops.recent.ops
+	if scheduled {
+		for _, n := range r.claimedNumbers(ops, p.byID, p.invalid) {
+			it := p.add(n, n.ARN)
+			if it.prev = p.retired[n.ID]; it.prev != nil {
+				it.op, it.release = it.prev.Operation, it.prev.Release
+			}
+			claimed = append(claimed, it)
 		}
 	}
-	attachMore(ops, byID)
+	attachMore(ops, p.byID)
+	return claimed
+}
+
+// mergeDeep gives the look-back's operations (once it ended) to the items that asked for it.
+func mergeDeep(p *pool) {
+	attachMore(p.ops.deep.ops, p.needy)
 }
 
 // attachMore gives the items the operations of ops that are newer than the ones they have.
