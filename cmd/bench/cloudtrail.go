@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/phonewatch/phonewatch/internal/cloudtrail/cloudtrailtest"
@@ -30,6 +31,9 @@ const (
 type trailResult struct {
 	steadyRuns int           // runs until every number was checked once
 	steadyWall time.Duration // the longest of them
+	// steadyLookupErrs counts those runs' summary errors naming cloudtrail:LookupEvents (a
+	// read cut by its time share is one); steadyLookups their LookupEvents calls.
+	steadyLookupErrs, steadyLookups int
 	on, off    announcement  // with CLOUDTRAIL on (default) and off
 }
 
@@ -74,6 +78,12 @@ func runCloudTrail(ctx context.Context, o options, dir string) (trailResult, err
 		}
 		r.steadyRuns++
 		r.steadyWall = max(r.steadyWall, s.wall)
+		r.steadyLookups += s.lookups
+		for _, e := range s.sum.Errors {
+			if strings.Contains(e.Error, "cloudtrail:LookupEvents") {
+				r.steadyLookupErrs++
+			}
+		}
 		last = newlyDescribed(f.connect, ids, before)
 	}
 	// Only a number the last run also saved can wait for the sweep: one it described but could
@@ -176,6 +186,8 @@ func addCloudTrail(t *table, r trailResult) {
 	setting := fmt.Sprintf("%d numbers, Connect %d/s, %s runs", trailNumbers, trailRPS, trailTimeout)
 	t.add("cloudtrail", "runs to steady state (every number checked once), "+setting,
 		fmt.Sprintf("%d (longest %s)", r.steadyRuns, seconds(r.steadyWall)), "", info)
+	t.add("cloudtrail", "LookupEvents calls in those runs; errors naming cloudtrail:LookupEvents",
+		fmt.Sprintf("%d; %d", r.steadyLookups, r.steadyLookupErrs), "0 errors", judge(r.steadyLookupErrs == 0))
 	t.add("cloudtrail", "runs until a failed UpdatePhoneNumber is announced", runsText(r.on.runs), "1", judge(r.on.runs == 1))
 	t.add("cloudtrail", "LookupEvents calls in that run", fmt.Sprint(r.on.lookups),
 		fmt.Sprintf("<= %d", maxLookupsToAnnounce), judge(r.on.runs > 0 && r.on.lookups <= maxLookupsToAnnounce))

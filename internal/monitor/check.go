@@ -127,15 +127,15 @@ type work struct {
 	mu    sync.Mutex
 	queue []*item // not started yet, in order
 	all   []*item // every item the run takes on: described, or left for the next run
-	// recentIn: the recent read was merged, no item joins the queue any more (more is then
-	// closed); opsIn: every read was merged, a described item is decided at once.
-	recentIn, opsIn bool
-	more            chan struct{}
-	undecided       []*item // described before opsIn
+	// opsIn: the operations were merged, no item joins the queue any more (more is then
+	// closed), and a described item is decided at once.
+	opsIn     bool
+	more      chan struct{}
+	undecided []*item // described before opsIn
 }
 
-// next returns the next item to describe, waiting while the queue is empty and the recent
-// read may still add touched numbers to it; nil when there is none (or ctx ended).
+// next returns the next item to describe, waiting while the queue is empty and the read of
+// CloudTrail may still add touched numbers to it; nil when there is none (or ctx ended).
 func (w *work) next(ctx context.Context) *item {
 	for {
 		w.mu.Lock()
@@ -145,7 +145,7 @@ func (w *work) next(ctx context.Context) *item {
 			w.mu.Unlock()
 			return it
 		}
-		in := w.recentIn
+		in := w.opsIn
 		w.mu.Unlock()
 		if in {
 			return nil
@@ -159,17 +159,17 @@ func (w *work) next(ctx context.Context) *item {
 }
 
 // check describes the numbers of the pool in order, InFlight at a time, while the budget
-// admits them, and decides each observed one, and returns the items it took on. CloudTrail
-// is read beside it: the numbers described every run anyway (FAILED, IN_PROGRESS, owing, new,
+// admits them, decides each observed one, and returns the items it took on. CloudTrail is
+// read beside it: the numbers described every run anyway (FAILED, IN_PROGRESS, owing, new,
 // due for the sweep) start at once; those that only a recent operation makes worth describing
-// join the queue, first, when the recent read returns; and every decision is made with the
-// operations of both reads, once they are in. Checks that the budget refused or cut are left
+// join the queue, first, when the read returns; and every decision is made with the
+// operations read, once they are in. Checks that the budget refused or cut are left
 // for the next run (Summary.Complete false); other failures are summary errors.
 func (r *run) check(ctx context.Context, p *pool, scheduled bool) []*item {
 	b, checkCtx, stop := r.newBudget(ctx)
 	defer stop()
 
-	out, held := r.selectItems(p.items(), scheduled, p.ops.recentDone != nil)
+	out, held := r.selectItems(p.items(), scheduled, p.ops.done != nil)
 	w := &work{queue: out, all: slices.Clone(out), more: make(chan struct{})}
 	merged := make(chan struct{})
 	go func() {
@@ -220,7 +220,7 @@ func (r *run) check(ctx context.Context, p *pool, scheduled bool) []*item {
 		})
 	}
 	_ = g.Wait()
-	<-merged // the reads end by their own deadlines, before the run's
+	<-merged // the read ends by its own deadline, before the checks'
 	p.ops.report(ctx)
 
 	for _, it := range w.all {
@@ -243,15 +243,15 @@ func (r *run) check(ctx context.Context, p *pool, scheduled bool) []*item {
 	return w.all
 }
 
-// merge gives the items the operations as the reads end: when the recent read ends, the
-// touched numbers (held ones, and numbers claimed that the run did not know of) join the
-// queue ahead of the rest; when every read has ended, the items described meanwhile are
-// decided, and from then on each is decided as soon as it is described.
+// merge gives the items the operations once the read has ended: the touched numbers (held
+// ones, and numbers claimed that the run did not know of) join the queue ahead of the rest,
+// the items described meanwhile are decided, and from then on each is decided as soon as it
+// is described.
 func (r *run) merge(p *pool, w *work, held []*item, scheduled bool, b *budget) {
-	<-p.ops.recentIn()
+	<-p.ops.in()
 	w.mu.Lock()
 	now := r.now()
-	claimed := r.mergeRecent(p, scheduled)
+	claimed := r.mergeOps(p, scheduled)
 	late := r.release(held)
 	for _, it := range claimed {
 		if it.class = r.classify(it, now, scheduled); it.class == classUnchanged {
@@ -266,14 +266,8 @@ func (r *run) merge(p *pool, w *work, held []*item, scheduled bool, b *budget) {
 	w.queue = append(w.queue, late...)
 	w.all = append(w.all, late...)
 	order(w.queue)
-	w.recentIn = true
-	close(w.more)
-	w.mu.Unlock()
-
-	<-p.ops.allIn()
-	w.mu.Lock()
-	mergeDeep(p)
 	w.opsIn = true
+	close(w.more)
 	undecided := w.undecided
 	w.undecided = nil
 	w.mu.Unlock()

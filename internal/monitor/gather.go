@@ -57,12 +57,11 @@ func (p *pool) items() []*item {
 	return out
 }
 
-// gather decides which numbers this run checks and loads their records. CloudTrail is read
-// beside it, and beside the describes after it: the operations are given to the items by
-// check, once read (mergeRecent, mergeDeep).
+// gather decides which numbers this run checks and loads their records, and starts reading
+// CloudTrail as far back as they need: the read goes on beside the describes, and check gives
+// the operations to the items once it returns (mergeOps).
 func (r *run) gather(ctx context.Context, scope Scope) (*pool, error) {
-	p := &pool{byID: map[string]*item{}, retired: map[string]*status.Record{}, invalid: map[string]bool{},
-		ops: r.startLookup(ctx)}
+	p := &pool{byID: map[string]*item{}, retired: map[string]*status.Record{}, invalid: map[string]bool{}}
 	add := func(n status.Number, ref string) { p.add(n, ref) }
 
 	targets, refs := scope.TargetARNs, scope.PhoneNumberIDs
@@ -132,11 +131,11 @@ func (r *run) gather(ctx context.Context, scope Scope) (*pool, error) {
 			it.ref = rec.ARN
 		}
 	}
-	// Numbers whose rules need older operations than the recent read get them, read after it
-	// and beside the describes.
+	// Numbers whose rules need older operations than the recent read get them, read with it,
+	// beside the describes.
 	var from time.Time
 	from, p.needy = r.lookBackFrom(p.byID)
-	p.ops.deepen(ctx, from)
+	p.ops = r.startLookup(ctx, from)
 	return p, nil
 }
 
@@ -199,7 +198,7 @@ const (
 // selectItems keeps the items this run describes, in the order it describes them, and counts
 // the ones left alone as unchanged. Numbers whose record is not in phonewatch's format are
 // left out (reported in gather). A check request describes everything it names. With
-// pending true (the recent CloudTrail read not in yet), the numbers that would be left alone
+// pending true (the CloudTrail read not in yet), the numbers that would be left alone
 // are held instead, neither described nor counted: the read may show them touched
 // (release).
 func (r *run) selectItems(items []*item, scheduled, pending bool) (out, held []*item) {

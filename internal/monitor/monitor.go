@@ -251,8 +251,8 @@ func (m *Monitor) Run(ctx context.Context, scope Scope) (Summary, error) {
 	if err != nil {
 		return r.finish(), err
 	}
-	// The budget's ledger reads go on the paced reader after the run's own reads.
-	awaitBudget := r.startBudget(ctx, scope.Scheduled, p.ops.allIn())
+	// The budget's ledger reads go on the paced reader after the run's own read.
+	awaitBudget := r.startBudget(ctx, scope.Scheduled, p.ops.in())
 	items := r.check(ctx, p, scope.Scheduled)
 	release()
 	saveErr := r.persist(ctx, items)

@@ -10,129 +10,89 @@ import (
 	"github.com/phonewatch/phonewatch/internal/status"
 )
 
-// lookupShare is the share of the time a run has left that the recent read may take: the
-// touched numbers are described only once it returns, so it must leave most of the run to
-// describing them.
-const lookupShare = 4
+// lookupShare is the share of the time a run has left, once it knows its numbers, that
+// reading CloudTrail may take: the touched numbers are described only once the read returns,
+// so it must leave most of the run to describing them.
+const lookupShare = 3
 
-// deepShare is the share of the time a run has, from the start of its reads, by which the
-// look-back must have ended: it runs after the recent read (which finds the touched numbers
-// and so goes first on the one paced reader), beside the describes, and only the decisions
-// of the numbers already described wait for it.
-const deepShare = 2
-
-// lookupResult is what one read of CloudTrail gave.
-type lookupResult struct {
-	ops []status.Operation
-	to  time.Time // where the read ends; meaningful only when err is nil
-	err error
-}
-
-// opsRead is this run's reading of CloudTrail, beside listing, reading state and describing:
-// the recent read (from the cursor less the overlap, started at once) and, when some number
-// needs it, a look-back read of the older part (deepen) after it, both paced by the one
-// Operations reader. Its channels are nil when CloudTrail is off.
+// opsRead is this run's reading of CloudTrail, beside the describes: one read, in the
+// background, of the recent operations (from the cursor less the overlap) and, when some
+// number needs it, of the older ones of its look-back (lookBackFrom) with them. One read of
+// both ranges costs one series of lookups (one per operation name when CloudTrail has fewer
+// than 50 of each, as it usually has), where a recent read and a look-back read cost two.
+// Its fields are set when done is closed; done is nil when CloudTrail is off.
 type opsRead struct {
-	r *run
-	// fromSet is closed once from, the recent read's start, is known; recentDone once
-	// recent is set; deepDone (nil: no look-back) once deep is set.
-	fromSet, recentDone, deepDone chan struct{}
-	from                          time.Time
-	recent, deep                  lookupResult
-	// deepEnd is when the look-back must end (zero: no deadline).
-	deepEnd time.Time
+	r    *run
+	done chan struct{}
+	// recent are the operations from the recent read's start on, older those of the
+	// look-back before it; to is where the read ends (meaningful only when err is nil).
+	recent, older []status.Operation
+	to            time.Time
+	err           error
 }
 
-// startLookup starts reading the operations since the cursor in the background. A failure
-// (AccessDenied, throttling, an outage, the time share spent) is one summary error naming
-// cloudtrail:LookupEvents, and the run goes on with what was read and the operations the
-// records already know: degrade, never fail.
-func (r *run) startLookup(ctx context.Context) *opsRead {
+// startLookup starts reading the operations since the cursor (and, with lookBack not zero,
+// from lookBack) in the background. A failure (AccessDenied, throttling, an outage, the time
+// share spent) is one summary error naming cloudtrail:LookupEvents, and the run goes on with
+// what was read and the operations the records already know: degrade, never fail.
+func (r *run) startLookup(ctx context.Context, lookBack time.Time) *opsRead {
 	o := &opsRead{r: r}
 	if r.Operations == nil {
 		return o
 	}
+	o.done = make(chan struct{})
+	var end time.Time
 	if dl, ok := ctx.Deadline(); ok {
-		o.deepEnd = time.Now().Add(time.Until(dl) / deepShare)
+		end = time.Now().Add(time.Until(dl) / lookupShare)
 	}
-	o.fromSet, o.recentDone = make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(o.recentDone)
+		defer close(o.done)
 		from, to := r.lookupRange(ctx)
-		o.from = from
-		close(o.fromSet)
-		var end time.Time
-		if dl, ok := ctx.Deadline(); ok {
-			end = time.Now().Add(time.Until(dl) / lookupShare)
+		start := from
+		if !lookBack.IsZero() && lookBack.Before(from) {
+			start = lookBack
 		}
-		o.recent = r.lookup(ctx, from, to, end)
+		ops, err := r.lookup(ctx, start, to, end)
+		for _, op := range ops {
+			if op.At.Before(from) {
+				o.older = append(o.older, op)
+			} else {
+				o.recent = append(o.recent, op)
+			}
+		}
+		o.to, o.err = to, err
 	}()
 	return o
 }
 
-// deepen reads, after the recent read, the operations from `from` up to where the recent
-// read starts: the look-back that a newly watched number, or one FAILED or IN_PROGRESS
-// without a known operation, or an open episode a late event can still tighten, needs (see
-// lookBackFrom). Zero from, or one not before the recent read's start, reads nothing more.
-func (o *opsRead) deepen(ctx context.Context, from time.Time) {
-	if o.recentDone == nil || from.IsZero() {
-		return
-	}
-	o.deepDone = make(chan struct{})
-	go func() {
-		defer close(o.deepDone)
-		<-o.fromSet
-		if !from.Before(o.from) {
-			return
-		}
-		// After the recent read: the touched numbers wait for it, the look-back's numbers
-		// are described meanwhile.
-		<-o.recentDone
-		o.deep = o.r.lookup(ctx, from, o.from, o.deepEnd)
-	}()
-}
-
-// recentIn returns a channel closed when the recent read has ended (at once when there is
-// none).
-func (o *opsRead) recentIn() <-chan struct{} {
-	if o.recentDone == nil {
+// in returns a channel closed when the read has ended (at once when there is none).
+func (o *opsRead) in() <-chan struct{} {
+	if o.done == nil {
 		return closed
 	}
-	return o.recentDone
-}
-
-// allIn returns a channel closed when every read has ended.
-func (o *opsRead) allIn() <-chan struct{} {
-	if o.deepDone == nil {
-		return o.recentIn()
-	}
-	return o.deepDone
+	return o.done
 }
 
 // closed is a channel that is always closed.
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// report puts the reads' outcome in the summary, once both ended: the operations read, the
-// cursor's new end when the recent read was complete, and a failure as one error.
+// report puts the read's outcome in the summary, once it ended: the operations read, the
+// cursor's new end when the read was complete, and a failure as one error.
 func (o *opsRead) report(ctx context.Context) {
-	if o.recentDone == nil {
+	if o.done == nil {
 		return
 	}
-	<-o.allIn()
+	<-o.done
 	r := o.r
-	failed := o.recent.err
-	if failed == nil {
-		r.opsTo = o.recent.to
-		failed = o.deep.err // the look-back missing is an error too; the cursor still moves
+	r.sum.Operations = len(o.recent) + len(o.older)
+	if o.err == nil {
+		r.opsTo = o.to
+		return
 	}
-	r.sum.Operations = len(o.recent.ops) + len(o.deep.ops)
-	if failed != nil {
-		r.sum.OperationsFailed = true
-		r.log().ErrorContext(ctx, "reading operations from CloudTrail failed; going on without them",
-			"error", failed)
-		r.addError("", fmt.Errorf("cloudtrail:LookupEvents: %w (the run goes on with the operations "+
-			"already known)", failed))
-	}
+	r.sum.OperationsFailed = true
+	r.log().ErrorContext(ctx, "reading operations from CloudTrail failed; going on without them", "error", o.err)
+	r.addError("", fmt.Errorf("cloudtrail:LookupEvents: %w (the run goes on with the operations "+
+		"already known)", o.err))
 }
 
 // lookupRange is the recent read: from the cursor less the overlap (CloudTrail's delivery
@@ -168,15 +128,13 @@ func (r *run) lookBackLimit(now time.Time) time.Time {
 }
 
 // lookup reads the operations in [from, to), stopping at end (zero: only at ctx's end).
-func (r *run) lookup(ctx context.Context, from, to, end time.Time) lookupResult {
-	lctx := ctx
+func (r *run) lookup(ctx context.Context, from, to, end time.Time) ([]status.Operation, error) {
 	if !end.IsZero() {
 		var cancel context.CancelFunc
-		lctx, cancel = context.WithDeadline(ctx, end)
+		ctx, cancel = context.WithDeadline(ctx, end)
 		defer cancel()
 	}
-	ops, err := r.Operations.Lookup(lctx, from, to)
-	return lookupResult{ops: ops, to: to, err: err}
+	return r.Operations.Lookup(ctx, from, to)
 }
 
 // lookBackFrom is where this run must read operations from for the numbers whose rules need
@@ -252,13 +210,15 @@ func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, inva
 	return out
 }
 
-// mergeRecent gives the items the recent read's operations (once it ended) and marks those
-// with one newer than their record's touched. A scheduled run also watches, from their
-// claim, the numbers claimed that it did not know of (claimedNumbers); it returns them.
-func (r *run) mergeRecent(p *pool, scheduled bool) (claimed []*item) {
-	ops := p.ops.recent.ops
+// merge gives the items the operations read (once the read ended): the recent ones to every
+// item, the look-back's older ones only to the items that asked for it (so that an old call
+// never surprises a number whose rules did not), marking those with one newer than their
+// record's touched. A scheduled run also watches, from their claim, the numbers claimed
+// recently that it did not know of (claimedNumbers); it returns them.
+func (r *run) mergeOps(p *pool, scheduled bool) (claimed []*item) {
+	o := p.ops
 	if scheduled {
-		for _, n := range r.claimedNumbers(ops, p.byID, p.invalid) {
+		for _, n := range r.claimedNumbers(o.recent, p.byID, p.invalid) {
 			it := p.add(n, n.ARN)
 			if it.prev = p.retired[n.ID]; it.prev != nil {
 				it.op, it.release = it.prev.Operation, it.prev.Release
@@ -266,13 +226,9 @@ func (r *run) mergeRecent(p *pool, scheduled bool) (claimed []*item) {
 			claimed = append(claimed, it)
 		}
 	}
-	attachMore(ops, p.byID)
+	attachMore(o.recent, p.byID)
+	attachMore(o.older, p.needy)
 	return claimed
-}
-
-// mergeDeep gives the look-back's operations (once it ended) to the items that asked for it.
-func mergeDeep(p *pool) {
-	attachMore(p.ops.deep.ops, p.needy)
 }
 
 // attachMore gives the items the operations of ops that are newer than the ones they have.

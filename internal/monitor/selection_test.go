@@ -307,7 +307,8 @@ func TestSweepOldestFirstAndPending(t *testing.T) {
 }
 
 // TestTouchedFirst (issue 10.5): numbers with an operation newer than their record's are
-// described first, matched by ID, ARN or E.164 number; a claim of a number not yet in state
+// described (once CloudTrail's read returns, ahead of what is still queued; a FAILED number,
+// described every run, does not wait for it: issue 17), matched by ID, ARN or E.164 number; a claim of a number not yet in state
 // nor in the listing is watched from its claim when its target is a configured one, and not
 // otherwise; the observation carries the newest operation, which the record keeps; the
 // cursor moves to where the read ended.
@@ -351,9 +352,11 @@ func TestTouchedFirst(t *testing.T) {
 	}
 	sum := w.run(m, scheduled)
 	got := w.described()
-	if len(got) != 5 || got[4] != failed || !sameSet(got[:4], []string{byID, byARN, byE164, claimedNew}) {
-		t.Errorf("described %v, want the four touched (%v) first, then FAILED %s", got,
-			[]string{byID, byARN, byE164, claimedNew}, failed)
+	// The order depends on whether this instant read returned before the first describe
+	// (TestDescribesBesideLookups holds the order with a slow CloudTrail).
+	if !sameSet(got, []string{failed, byID, byARN, byE164, claimedNew}) {
+		t.Errorf("described %v, want FAILED %s and the four touched (%v)", got, failed,
+			[]string{byID, byARN, byE164, claimedNew})
 	}
 	if slices.Contains(got, elsewhere) || slices.Contains(got, steady) {
 		t.Errorf("described %v: a claim to another target, or an untouched number", got)
@@ -367,8 +370,10 @@ func TestTouchedFirst(t *testing.T) {
 			t.Errorf("%s keeps operation %+v, want %s", id, o, ev)
 		}
 	}
-	if from := w.looked[1][0]; !from.Equal(cursor.Add(-monitor.DefaultOperationsOverlap)) {
-		t.Errorf("second lookup from %v, want the cursor %v less the overlap", from, cursor)
+	// One read covers both the recent operations and the FAILED number's look-back (it has
+	// no operation): a retry window and an hour back.
+	if from := w.looked[1][0]; len(w.looked) != 2 || !from.Equal(w.clock().Add(-25*time.Hour)) {
+		t.Errorf("second run's lookups %v, want one from a window and an hour back", w.looked[1:])
 	}
 	if !w.cursor.at.Equal(w.looked[1][1]) {
 		t.Errorf("cursor %v, want the end of the read, %v", w.cursor.at, w.looked[1][1])
