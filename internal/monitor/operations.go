@@ -112,13 +112,37 @@ func (r *run) lookupRange(ctx context.Context) (from, to time.Time) {
 		case !c.IsZero():
 			// A cursor later than this run's clock (set by a host whose clock ran ahead) is
 			// taken as now: events up to now are read, and none is skipped for it.
-			from = earlier(c, to).Add(-orDefault(r.OperationsOverlap, DefaultOperationsOverlap))
+			c = earlier(c, to)
+			from = c.Add(-r.overlap(c, to))
 		}
 	}
 	if from.Before(earliest) {
 		from = earliest
 	}
 	return from, to
+}
+
+// overlap is how far before the cursor c a read ending at to starts again. Usually
+// OperationsOverlap (15 minutes): CloudTrail shows most calls within 5. An event that appears
+// later than that (it happens, rarely, by hours) is not read by the next runs: for a CLAIMED
+// number, whose record asks for no look-back, an UpdatePhoneNumber that failed would then be
+// found only by the sweep, up to SweepEvery after the number's last check. So a run whose read
+// crosses a multiple of SweepEvery/4 (multiples of the time itself: every run agrees without
+// keeping anything; one run in three on the 5-minute schedule with the default hour) reads
+// SweepEvery back instead, and such an event marks its number touched at most SweepEvery/4
+// after it appears, ahead of the sweep. An event later than SweepEvery needs no reading: the
+// sweep has described the number since the call. The cost is counted in lookups: CloudTrail
+// answers 50 events a page, so while an account makes fewer than 50 calls of each operation
+// in SweepEvery and a run period, the deeper read costs the same lookups as the usual one
+// (one per operation name: TestLateEventReReadCost); a busier account pays for the extra
+// pages on one run in three only. SweepEvery zero (every number described every run) needs
+// no deeper read.
+func (r *run) overlap(c, to time.Time) time.Duration {
+	d := orDefault(r.OperationsOverlap, DefaultOperationsOverlap)
+	if late := r.SweepEvery; late > d && to.Truncate(late/4).After(c) {
+		return late
+	}
+	return d
 }
 
 // lookBackLimit is the oldest time any rule reads operations from: one retry window and an
@@ -188,8 +212,10 @@ func needsLookBack(p *status.Record, now time.Time) (time.Time, bool) {
 // claimedNumbers returns the numbers of ClaimPhoneNumber calls that no item stands for yet
 // and that are in the configured scope (no targets, or the claim's target is one of them):
 // watched from their claim, so that a claim that fails is seen by the very next run. Numbers
-// whose record is not in our format stay out.
-func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, invalid map[string]bool) []status.Number {
+// whose record is not in our format stay out, and so does a gone number's claim that its
+// record already knows (the overlap reads it again).
+func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, invalid map[string]bool,
+	retired map[string]*status.Record) []status.Number {
 	idx := index(byID)
 	var out []status.Number
 	seen := map[string]bool{}
@@ -200,6 +226,9 @@ func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, inva
 		}
 		if op.Name != status.OpClaim || id == "" || idx.find(&op) != nil || seen[id] || invalid[id] {
 			continue
+		}
+		if rec := retired[id]; rec != nil && (!op.Newer(rec.Operation) || !op.Newer(rec.Release)) {
+			continue // a claim the record of the gone number already knows: read again, not new
 		}
 		if len(r.Targets) > 0 && !slices.Contains(r.Targets, op.TargetARN) {
 			continue
@@ -218,7 +247,7 @@ func (r *run) claimedNumbers(ops []status.Operation, byID map[string]*item, inva
 func (r *run) mergeOps(p *pool, scheduled bool) (claimed []*item) {
 	o := p.ops
 	if scheduled {
-		for _, n := range r.claimedNumbers(o.recent, p.byID, p.invalid) {
+		for _, n := range r.claimedNumbers(o.recent, p.byID, p.invalid, p.retired) {
 			it := p.add(n, n.ARN)
 			if it.prev = p.retired[n.ID]; it.prev != nil {
 				it.op, it.release = it.prev.Operation, it.prev.Release
