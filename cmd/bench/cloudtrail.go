@@ -34,7 +34,7 @@ type trailResult struct {
 	// steadyLookupErrs counts those runs' summary errors naming cloudtrail:LookupEvents (a
 	// read cut by its time share is one); steadyLookups their LookupEvents calls.
 	steadyLookupErrs, steadyLookups int
-	on, off    announcement  // with CLOUDTRAIL on (default) and off
+	on, off                         announcement // with CLOUDTRAIL on (default) and off
 }
 
 // announcement is how a new failure was found: runs from its appearance to the run that
