@@ -12,10 +12,11 @@
 // it is confirmed or no longer applies. Nothing is lost; a copy needs an attempt whose answer
 // never came, and a run makes at most one attempt per notification.
 //
-// A scheduled run describes only what can have changed: numbers with a Claim/Update read
-// from CloudTrail since their last check first, then FAILED or IN_PROGRESS ones and records
-// that owe something, then new numbers, then, oldest first, those not checked for
-// SweepEvery (the safety net for changes CloudTrail does not show).
+// A scheduled run describes only what can have changed: FAILED or IN_PROGRESS numbers and
+// records that owe something, then new numbers, then, oldest first, those not checked for
+// SweepEvery (the safety net for changes CloudTrail does not show), while CloudTrail is read;
+// numbers with a Claim/Update read from CloudTrail since their last check go ahead of what is
+// left once the read returns, and every number is decided with the operations read.
 package monitor
 
 import (
