@@ -226,3 +226,54 @@ func TestLateUpdateReadBeforeTheSweep(t *testing.T) {
 		}
 	}
 }
+
+// TestLateEventReReadCost (issue 17, 2c): what the deeper re-read costs, in lookups, in an
+// account busy enough for it to matter: 2 UpdatePhoneNumber calls a minute on numbers nobody
+// watches. A usual read (the 5 minutes since the cursor and the 15 of the overlap: 40 updates)
+// takes one page per operation name, 3 lookups; a read an hour and 5 minutes back (130
+// updates) takes 3 pages of updates, 5 lookups; it comes once in three runs. An hour of
+// 5-minute runs costs 44 lookups: 36 without the deeper re-read, 60 with an overlap of an hour
+// every run.
+func TestLateEventReReadCost(t *testing.T) {
+	w := newWorld(t)
+	w.put("CLAIMED", ids(19, 1)...)
+	trail := cloudtrailtest.NewServer()
+	defer trail.Close()
+	trail.SetRateLimit(0, 0)
+	start := w.clock()
+	for at := start.Add(-2 * time.Hour); at.Before(start.Add(2 * time.Hour)); at = at.Add(30 * time.Second) {
+		other := "ffffffff-0000-4000-8000-" + at.Format("150405") + "000000"
+		trail.Add(cloudtrailtest.Update(other, connecttest.DefaultInstanceARN, "arn:aws:iam::123456789012:user/ops", at))
+	}
+	reader := cloudtrail.New(awsConfig(), func(o *cloudtrail.Options) {
+		o.RPS = 0
+		o.ByEventName = true
+		o.ClientOptions = append(o.ClientOptions, func(co *sdkcloudtrail.Options) { co.BaseEndpoint = aws.String(trail.URL) })
+	})
+	m := w.monitor()
+	m.Operations = reader
+	w.run(m, scheduled) // the first run looks back a window and an hour
+	var per []int64
+	total := int64(0)
+	for range 12 {
+		w.advance(5 * time.Minute)
+		n0 := reader.Lookups()
+		w.run(m, scheduled)
+		n := reader.Lookups() - n0
+		per = append(per, n)
+		total += n
+	}
+	deep := 0
+	for _, n := range per {
+		switch n {
+		case 3:
+		case 5:
+			deep++
+		default:
+			t.Fatalf("lookups per run %v: want 3, or 5 for a read an hour back", per)
+		}
+	}
+	if deep != 4 || total != 44 {
+		t.Errorf("lookups per run %v (%d in the hour), want one deeper read in three: 44", per, total)
+	}
+}
