@@ -47,7 +47,8 @@ const (
 	// that its claims always outlive its publishing.
 	DefaultRunTimeout = 5 * time.Minute
 	// DefaultOperationsOverlap is how far before the cursor operations are read again:
-	// CloudTrail usually shows a call within about 5 minutes, not always.
+	// CloudTrail usually shows a call within about 5 minutes, not always (a run now and then
+	// reads SweepEvery back for the later ones: run.overlap).
 	DefaultOperationsOverlap = 15 * time.Minute
 	// claimSlack is how long a claim outlives the run's deadline, for clock skew between the
 	// hosts of overlapping runs.

@@ -41,18 +41,20 @@ func (r *run) startLookup(ctx context.Context, lookBack time.Time) *opsRead {
 		return o
 	}
 	o.done = make(chan struct{})
-	var end time.Time
+	lctx, cancel := ctx, context.CancelFunc(func() {})
 	if dl, ok := ctx.Deadline(); ok {
-		end = time.Now().Add(time.Until(dl) / lookupShare)
+		// The cursor's read too: the decisions wait for all of it.
+		lctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/lookupShare))
 	}
 	go func() {
 		defer close(o.done)
-		from, to := r.lookupRange(ctx)
+		defer cancel()
+		from, to := r.lookupRange(lctx)
 		start := from
 		if !lookBack.IsZero() && lookBack.Before(from) {
 			start = lookBack
 		}
-		ops, err := r.lookup(ctx, start, to, end)
+		ops, err := r.Operations.Lookup(lctx, start, to)
 		for _, op := range ops {
 			if op.At.Before(from) {
 				o.older = append(o.older, op)
@@ -149,16 +151,6 @@ func (r *run) overlap(c, to time.Time) time.Duration {
 // hour before now. An older call cannot bound a deadline that is still ahead.
 func (r *run) lookBackLimit(now time.Time) time.Time {
 	return now.Add(-r.Policy.RetryWindow - time.Hour)
-}
-
-// lookup reads the operations in [from, to), stopping at end (zero: only at ctx's end).
-func (r *run) lookup(ctx context.Context, from, to, end time.Time) ([]status.Operation, error) {
-	if !end.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, end)
-		defer cancel()
-	}
-	return r.Operations.Lookup(ctx, from, to)
 }
 
 // lookBackFrom is where this run must read operations from for the numbers whose rules need
