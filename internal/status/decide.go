@@ -106,7 +106,8 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 			n.InProgressSince = r.InProgressSince
 			// The call that started it, when CloudTrail shows one by then: the text then says
 			// since when and by whom, not "it may have started earlier".
-			if op := o.Operation; op != nil && !op.At.After(r.InProgressSince) {
+			// A call before the last CLAIMED check had completed by then: not this spell's.
+			if op := o.Operation; op != nil && !op.At.After(r.InProgressSince) && op.At.After(r.lastClaimed()) {
 				n.Operation = op.clone()
 			}
 			out = append(out, n)

@@ -301,3 +301,18 @@ func TestIssue17ListedNumberIsNotGone(t *testing.T) {
 		t.Errorf("two unlisted 404s 10m apart: got %v, want EXPIRED gone", ns4)
 	}
 }
+
+// TestIssue17StuckNamesNoCallFromBeforeTheLastClaimedCheck (issue 17, 5, for STUCK): a call
+// older than the last CLAIMED check had completed by then; the IN_PROGRESS spell that followed
+// was started by something else (an admin-website change), so STUCK names no call and counts
+// from its first sight.
+func TestIssue17StuckNamesNoCallFromBeforeTheLastClaimedCheck(t *testing.T) {
+	p := DefaultPolicy()
+	old := call(OpUpdate, -time.Hour)
+	r, _ := Decide(nil, withOp(observe(Claimed, 0), old), p)
+	r, _ = Decide(&r, withOp(observe(InProgress, 10*time.Minute), old), p)
+	_, ns := Decide(&r, withOp(observe(InProgress, 50*time.Minute), old), p)
+	if len(ns) != 1 || ns[0].Event != EventStuck || ns[0].Operation != nil {
+		t.Errorf("STUCK after a CLAIMED check: %+v, want one STUCK naming no call", ns)
+	}
+}
