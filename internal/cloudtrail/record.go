@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/phonewatch/phonewatch/internal/status"
 )
@@ -55,7 +56,7 @@ func parseRecord(e entry) (status.Operation, outcome, error) {
 	op := status.Operation{
 		Name:    name,
 		EventID: cmp.Or(str(rec, "eventID"), e.EventID),
-		By:      str(rec, "userIdentity", "arn"),
+		By:      capped(str(rec, "userIdentity", "arn")),
 	}
 	if op.EventID == "" {
 		return op, other, fmt.Errorf("%w: %s without eventID", errMalformed, name)
@@ -104,7 +105,7 @@ func fillNumber(op *status.Operation, rec map[string]any) {
 	reqM, _ := req.(map[string]any)
 	respM, _ := resp.(map[string]any)
 
-	op.TargetARN = str(reqM, "targetArn")
+	op.TargetARN = capped(str(reqM, "targetArn"))
 	op.E164 = strings.TrimSpace(str(reqM, "phoneNumber"))
 	for _, m := range []map[string]any{reqM, respM} {
 		setIDOrARN(op, str(m, "phoneNumberId"))
@@ -172,4 +173,21 @@ func str(m map[string]any, path ...string) string {
 	v, _ := lookup(m, path...)
 	s, _ := v.(string)
 	return s
+}
+
+// maxValue is the longest caller or target ARN kept from a record: IAM's limit for an ARN. A
+// longer value (a broken or hostile record) is cut here, where it enters, so that it does not
+// grow every state record that keeps the operation; messages cap what they show again.
+const maxValue = 2048
+
+// capped is s cut to maxValue bytes at a rune boundary.
+func capped(s string) string {
+	if len(s) <= maxValue {
+		return s
+	}
+	cut := maxValue
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/phonewatch/phonewatch/internal/status"
 )
@@ -48,6 +49,22 @@ func TestIDOf(t *testing.T) {
 	} {
 		if got := idOf(arn); got != want {
 			t.Errorf("idOf(%q) = %q, want %q", arn, got, want)
+		}
+	}
+}
+
+// A 32 KB caller ARN (issue 17, 7) is cut where it enters, so that no state record keeps it.
+func TestParseRecordCapsValues(t *testing.T) {
+	huge := "arn:aws:sts::123456789012:assumed-role/" + strings.Repeat("é", 16*1024) + "/bob"
+	rec := `{"eventName":"UpdatePhoneNumber","eventTime":"2026-11-26T05:12:07Z","eventID":"e1",` +
+		`"userIdentity":{"arn":"` + huge + `"},"requestParameters":{"phoneNumberId":"n1","targetArn":"` + huge + `"}}`
+	op, what, err := parseRecord(entry{CloudTrailEvent: rec})
+	if err != nil || what != kept {
+		t.Fatalf("parse: %v %v", what, err)
+	}
+	for _, v := range []string{op.By, op.TargetARN} {
+		if len(v) > maxValue || !strings.HasPrefix(huge, v) || !utf8.ValidString(v) {
+			t.Errorf("kept %d bytes (valid UTF-8 %v), want at most %d of the value's start", len(v), utf8.ValidString(v), maxValue)
 		}
 	}
 }
