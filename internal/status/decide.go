@@ -33,7 +33,7 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 		// Connect listed the number in this very run: the 404 is transient, and so was any
 		// before it (two transient spells a period apart, with errors between, would
 		// otherwise confirm "gone" for a number that never left).
-		r.NotFoundAt = time.Time{}
+		r.NotFoundAt, r.NotFoundAfter = time.Time{}, time.Time{}
 		if r.ID == "" {
 			r.Number = o.Number
 		}
@@ -43,7 +43,7 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 	if o.Status == NotFound && !r.goneConfirmed(o.At, p) {
 		// Possibly transient: remember the first 404 and leave everything else as it was.
 		if r.NotFoundAt.IsZero() {
-			r.NotFoundAt = o.At
+			r.NotFoundAt, r.NotFoundAfter = o.At, r.CheckedAt
 		}
 		if r.ID == "" {
 			r.Number = o.Number // never seen before: the record still names its number
@@ -69,7 +69,7 @@ func decide(r *Record, o Observation, p Policy) []Notification {
 	if o.Status != NotFound || r.ID == "" {
 		r.Number = o.Number // a vanished number keeps the description it had
 	}
-	r.Status, r.StatusMessage, r.CheckedAt, r.NotFoundAt = o.Status, o.Message, now, time.Time{}
+	r.Status, r.StatusMessage, r.CheckedAt, r.NotFoundAt, r.NotFoundAfter = o.Status, o.Message, now, time.Time{}, time.Time{}
 
 	if o.Status != InProgress {
 		r.InProgressSince, r.StuckSentAt = time.Time{}, time.Time{}
@@ -202,12 +202,24 @@ func (r *Record) goneConfirmed(at time.Time, p Policy) bool {
 	switch {
 	case r.Status == NotFound:
 		return true
-	case !r.NotFoundAt.IsZero() && at.Sub(r.NotFoundAt) >= p.GoneGap():
+	case !r.NotFoundAt.IsZero() && at.Sub(r.NotFoundAt) >= r.goneGap(p):
 		return true
 	default:
 		rel := r.Release
 		return rel != nil && !rel.At.After(at) && rel.Newer(r.Operation)
 	}
+}
+
+// goneGap is how long after the first 404 another confirms "gone": one schedule period, as far
+// as the record knows it (the interval between the first 404 and the check before it), at
+// least p.GoneGap (the shortest period allowed) and at most 12 of them (a long outage before
+// the 404 must not hold "gone" back for as long).
+func (r *Record) goneGap(p Policy) time.Duration {
+	gap := p.GoneGap()
+	if r.NotFoundAfter.IsZero() || !r.NotFoundAfter.Before(r.NotFoundAt) {
+		return gap
+	}
+	return min(max(gap, r.NotFoundAt.Sub(r.NotFoundAfter)), 12*gap)
 }
 
 // failingOp is the latest Claim/Update known at `at`, nil when none is: the call whose failure
@@ -278,7 +290,13 @@ func nextEpisode(r *Record, o Observation, p Policy, prevStatus Status, prevSpel
 // bounds the deadline from the episode's own anchor with the new window. It never moves a
 // deadline later.
 func tighten(e *Episode, r *Record, op *Operation, p Policy) {
-	boundByOperation(e, r, r.NotFailedAt, op, p)
+	notFailed := r.NotFailedAt
+	if e.Retries > 0 {
+		// A failed retry's episode: its bounds are the chain's when it kept them, and so is
+		// the not-FAILED check before them (the retry's IN_PROGRESS check is later).
+		notFailed = e.FailedAfter
+	}
+	boundByOperation(e, r, notFailed, op, p)
 	anchor := e.FailedSince
 	switch {
 	case e.Basis == BasisOperation && e.Operation != nil:
@@ -294,18 +312,18 @@ func tighten(e *Episode, r *Record, op *Operation, p Policy) {
 	}
 }
 
-// boundByOperation moves the deadline of e, the first episode of its chain, to op + window
-// when op is its failure's call: later than notFailed (the last check that saw the number not
-// FAILED before e began), than the last CLAIMED check, and not after e's first FAILED sight
-// (by more than CallSkew).
+// boundByOperation moves the deadline of e to op + window when op is the call of the failure
+// e's bounds are about: later than notFailed (the last check that saw the number not FAILED
+// before that failure), than the last CLAIMED check, and not after that failure's first
+// FAILED sight, e.BoundSince (by more than CallSkew). It never moves a deadline later.
 func boundByOperation(e *Episode, r *Record, notFailed time.Time, op *Operation, p Policy) {
-	if op != nil && op.At.After(notFailed) && op.At.After(r.lastClaimed()) &&
-		!op.At.After(e.FailedSince.Add(CallSkew)) && e.Retries == 0 {
-		// A call stamped a little after the first sight (our clock behind AWS's) is still
-		// this failure's: the bound is then the sight itself, now a proven one.
-		d := earlierOf(op.At, e.FailedSince).Add(p.RetryWindow)
+	since := e.boundSince()
+	if op != nil && op.At.After(notFailed) && op.At.After(r.lastClaimed()) && !op.At.After(since.Add(CallSkew)) {
+		// A call stamped a little after the sight (our clock behind AWS's) is still this
+		// failure's: the bound is then the sight itself, now a proven one.
+		d := earlierOf(op.At, since).Add(p.RetryWindow)
 		if d.Before(e.Deadline) || (e.Basis == BasisFirstObservation && !d.After(e.Deadline)) {
-			if e.Basis == BasisFirstObservation {
+			if e.Basis == BasisFirstObservation && e.LatestRelease.IsZero() {
 				e.LatestRelease = e.FailedSince.Add(p.RetryWindow)
 			}
 			if d.Before(e.Deadline) {
@@ -321,7 +339,7 @@ func boundByOperation(e *Episode, r *Record, notFailed time.Time, op *Operation,
 // failure came after both the latest not-FAILED check and the failing operation, so the later
 // of the two plus the window; first sight + window when neither is known.
 func freshEpisode(r *Record, o Observation, p Policy, op *Operation) *Episode {
-	e := &Episode{FailedSince: o.At, Deadline: o.At.Add(p.RetryWindow), Basis: BasisFirstObservation}
+	e := &Episode{FailedSince: o.At, BoundSince: o.At, Deadline: o.At.Add(p.RetryWindow), Basis: BasisFirstObservation}
 	tPrev := r.NotFailedAt
 	switch {
 	case op != nil && op.At.After(tPrev):
@@ -359,6 +377,14 @@ func (r *Record) kind(op *Operation) Failure {
 	return FailureUnknown
 }
 
+// boundSince is the first FAILED sight of the failure e's deadline bounds are about.
+func (e *Episode) boundSince() time.Time {
+	if e.BoundSince.IsZero() {
+		return e.FailedSince
+	}
+	return e.BoundSince
+}
+
 // lastClaimed is the latest check that saw the number CLAIMED (see decide for records written
 // before it was kept).
 func (r *Record) lastClaimed() time.Time { return r.LastClaimedAt }
@@ -370,7 +396,7 @@ func (r *Record) lastClaimed() time.Time { return r.LastClaimedAt }
 func chainEpisode(r *Record, o Observation, p Policy, prev *Episode, prevStatus Status) *Episode {
 	e := freshEpisode(r, o, p, nil)
 	if !e.Deadline.Before(prev.Deadline) {
-		e.Deadline, e.Basis, e.FailedAfter = prev.Deadline, prev.Basis, prev.FailedAfter
+		e.Deadline, e.Basis, e.FailedAfter, e.BoundSince = prev.Deadline, prev.Basis, prev.FailedAfter, prev.boundSince()
 		e.Failure, e.Operation = prev.Failure, prev.Operation.clone()
 	}
 	e.LatestRelease = time.Time{}

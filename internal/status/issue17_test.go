@@ -185,7 +185,8 @@ func TestIssue17OverlappingNotFoundIsNotGone(t *testing.T) {
 	if len(ns) != 0 || !r.Episode.Deadline.Equal(t0.Add(24*time.Hour)) || !r.Episode.FailedSince.Equal(t0.Add(10*time.Minute)) {
 		t.Errorf("FAILED again: got %v, episode %+v; want nothing, the episode with deadline 24h", ns, r.Episode)
 	}
-	// Two 404s a schedule period apart confirm it.
+	// Two 404s a schedule period apart (as the checks before show it: 5 minutes) confirm it.
+	r, _ = Decide(&r, observe(Failed, 3*time.Hour-5*time.Minute), p)
 	r, _ = Decide(&r, observe(NotFound, 3*time.Hour), p)
 	if _, ns = Decide(&r, observe(NotFound, 3*time.Hour+5*time.Minute), p); len(ns) != 1 || ns[0].Event != EventExpired {
 		t.Errorf("404s 5 minutes apart: got %v, want EXPIRED", ns)
@@ -314,5 +315,50 @@ func TestIssue17StuckNamesNoCallFromBeforeTheLastClaimedCheck(t *testing.T) {
 	_, ns := Decide(&r, withOp(observe(InProgress, 50*time.Minute), old), p)
 	if len(ns) != 1 || ns[0].Event != EventStuck || ns[0].Operation != nil {
 		t.Errorf("STUCK after a CLAIMED check: %+v, want one STUCK naming no call", ns)
+	}
+}
+
+// TestIssue17LateCallBoundsAChainFormedBeforeIt (issue 17, 2; sim seed 1087770): first sight
+// FAILED, a retry seen IN_PROGRESS that failed too, and only then CloudTrail shows the claim
+// from before the first sight. It bounds the chain's first failure, whose deadline the failed
+// retry kept: the deadline moves to the claim + window, and DEADLINE says so.
+func TestIssue17LateCallBoundsAChainFormedBeforeIt(t *testing.T) {
+	p := DefaultPolicy()
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	deliver(&r, ns)
+	r, ns = Decide(&r, observe(InProgress, 10*time.Minute), p)
+	deliver(&r, ns)
+	r, ns = Decide(&r, observe(Failed, 20*time.Minute), p)
+	deliver(&r, ns)
+	if r.Episode.Retries != 1 || r.Episode.Basis != BasisFirstObservation {
+		t.Fatalf("the failed retry: %+v, want retries 1 keeping the first sight's bound", r.Episode)
+	}
+	late := withOp(observe(Failed, 30*time.Minute), call(OpClaim, -8*time.Minute))
+	r2, ns2 := Decide(&r, late, p)
+	if e := r2.Episode; e.Basis != BasisOperation || !e.Deadline.Equal(t0.Add(24*time.Hour-8*time.Minute)) {
+		t.Errorf("after the late claim: episode %+v, want basis operation, deadline claim + 24h", e)
+	}
+	if len(ns2) != 1 || ns2[0].Event != EventDeadline {
+		t.Errorf("the deadline moved 8m earlier: sent %v, want one DEADLINE", ns2)
+	}
+}
+
+// TestIssue17NotFoundWithinOnePeriodIsNotGone (issue 17, 3; sim seed 1030657): runs every 20
+// minutes; an operator's run 11 minutes after one and the next scheduled run 8 minutes later
+// both fall into one transient 404 spell. 8 minutes is over the 5-minute floor but under the
+// number's own check interval: not yet gone. A 404 a whole interval after the first confirms it.
+func TestIssue17NotFoundWithinOnePeriodIsNotGone(t *testing.T) {
+	p := DefaultPolicy()
+	m := time.Minute
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	deliver(&r, ns)
+	r, _ = Decide(&r, observe(Failed, 20*m), p)
+	r, _ = Decide(&r, observe(NotFound, 31*m), p)
+	r, ns = Decide(&r, observe(NotFound, 39*m), p)
+	if len(ns) != 0 || r.Status != Failed {
+		t.Fatalf("404s 8m apart, checks 20m apart: got %v, status %s; want nothing, still FAILED", ns, r.Status)
+	}
+	if _, ns = Decide(&r, observe(NotFound, 42*m), p); len(ns) != 1 || ns[0].Event != EventExpired || ns[0].Status != NotFound {
+		t.Errorf("404s 11m apart (the interval before them): got %v, want EXPIRED gone", ns)
 	}
 }

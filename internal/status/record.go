@@ -94,6 +94,11 @@ type Record struct {
 	// NotFoundAt is the first of the consecutive checks that found the number gone
 	// (ResourceNotFound) while that is not yet confirmed by a second run or a release.
 	NotFoundAt time.Time `json:"notFoundAt,omitzero" dynamodbav:"notFoundAt,omitempty"`
+	// NotFoundAfter is the check before NotFoundAt: their interval is the cadence at which the
+	// number is checked, and a second 404 confirms "gone" only that long after the first (at
+	// least Policy.GoneGap, at most 12 of them): two 404s inside one transient spell, from a
+	// run between two scheduled ones, confirm nothing. Zero: GoneGap alone.
+	NotFoundAfter time.Time `json:"notFoundAfter,omitzero" dynamodbav:"notFoundAfter,omitempty"`
 	// Attempted holds the IDs of notifications that a run claimed the record to publish and
 	// that SNS has not confirmed since: the run may have died after publishing, or SNS's answer
 	// was lost. Each is still owed (Decide decides it again, and it is sent again with the same
@@ -124,6 +129,11 @@ type Episode struct {
 	// FailedAfter is the latest check that saw the number not FAILED before this episode
 	// (basis transition only): the claim failed after it.
 	FailedAfter time.Time `json:"failedAfter,omitzero" dynamodbav:"failedAfter,omitempty"`
+	// BoundSince is the first FAILED sight of the episode whose deadline bounds this one
+	// carries: the chain's first when a failed retry kept them (see chainEpisode), else
+	// FailedSince. A call CloudTrail delivers late is that failure's call when it lies before
+	// this sight. Zero in records of earlier versions: FailedSince.
+	BoundSince time.Time `json:"boundSince,omitzero" dynamodbav:"boundSince,omitempty"`
 	// EndedAt is the first check that saw the number leave FAILED; zero while open.
 	EndedAt time.Time `json:"endedAt,omitzero" dynamodbav:"endedAt,omitempty"`
 
@@ -209,12 +219,14 @@ func (r *Record) Clamp(now time.Time, p Policy) bool {
 	back(&r.LastClaimedAt, now)
 	back(&r.InProgressSince, now)
 	back(&r.NotFoundAt, now)
+	back(&r.NotFoundAfter, now)
 	e := r.Episode
 	if e == nil {
 		return changed
 	}
 	future := e.FailedSince.After(now) || e.FailedAfter.After(now)
 	back(&e.FailedSince, now)
+	back(&e.BoundSince, now)
 	back(&e.FailedAfter, time.Time{})
 	back(&e.EndedAt, now)
 	back(&e.LastFailedAt, now)
