@@ -241,7 +241,14 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 	// No duplicates: one ID per fact.
 	switch n.Event {
 	case status.EventFailed:
-		j.fact(r, id, fmt.Sprintf("F/%d", fi), n)
+		// A FAILED is about the failure it saw at its episode's first sight, which may be an
+		// earlier one than the run's (a FAILED delivered late, after a retry that failed
+		// unseen between two checks: seed 1043003).
+		about := fi
+		if sf := num.at(n.FailedSince.Add(-w.p.lambdaSkew)).failureIdx; sf >= 0 && sf < fi {
+			about = sf
+		}
+		j.fact(r, id, fmt.Sprintf("F/%d", about), n)
 	case status.EventExpired:
 		j.fact(r, id, fmt.Sprintf("E/%d/%s", fi, stamp(n.RetryDeadline)), n)
 	case status.EventRecovered:

@@ -42,8 +42,14 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 	}
 	if o.Status == NotFound && !r.goneConfirmed(o.At, p) {
 		// Possibly transient: remember the first 404 and leave everything else as it was.
-		if r.NotFoundAt.IsZero() {
+		switch gap := r.goneGap(p); {
+		case r.NotFoundAt.IsZero():
 			r.NotFoundAt, r.NotFoundAfter = o.At, r.CheckedAt
+		case o.At.Sub(r.NotFoundAt) > 2*gap:
+			// Checks were missed since the first 404 (runs skipped, describes failing): two
+			// 404s that far apart may be two transient spells. This one starts anew, at the
+			// cadence known before.
+			r.NotFoundAt, r.NotFoundAfter = o.At, o.At.Add(-gap)
 		}
 		if r.ID == "" {
 			r.Number = o.Number // never seen before: the record still names its number
@@ -195,14 +201,15 @@ func (r *Record) mayHaveAnnounced() bool {
 }
 
 // goneConfirmed reports whether a ResourceNotFound at `at` means the number is gone: it was
-// already gone, a 404 at least p.GoneGap earlier found it gone too (a number never seen
-// included: one 404 may be transient, and two from overlapping runs seconds apart prove no
-// more), or a ReleasePhoneNumber newer than the latest claim/update came before the check.
+// already gone, a 404 one check interval earlier (goneGap, and not more than two: see Decide)
+// found it gone too (a number never seen included: one 404 may be transient, and two from
+// overlapping runs seconds apart prove no more), or a ReleasePhoneNumber newer than the latest
+// claim/update came before the check.
 func (r *Record) goneConfirmed(at time.Time, p Policy) bool {
 	switch {
 	case r.Status == NotFound:
 		return true
-	case !r.NotFoundAt.IsZero() && at.Sub(r.NotFoundAt) >= r.goneGap(p):
+	case !r.NotFoundAt.IsZero() && at.Sub(r.NotFoundAt) >= r.goneGap(p) && at.Sub(r.NotFoundAt) <= 2*r.goneGap(p):
 		return true
 	default:
 		rel := r.Release

@@ -362,3 +362,24 @@ func TestIssue17NotFoundWithinOnePeriodIsNotGone(t *testing.T) {
 		t.Errorf("404s 11m apart (the interval before them): got %v, want EXPIRED gone", ns)
 	}
 }
+
+// TestIssue17NotFoundAfterMissedChecksStartsAnew (issue 17, 3; sim seed 1095270): runs every
+// 15 minutes; a 404, two runs that never came, and a 404 45 minutes later, from two transient
+// spells. Nothing was seen between them: the second 404 starts anew instead of confirming, and
+// one a check interval after it confirms.
+func TestIssue17NotFoundAfterMissedChecksStartsAnew(t *testing.T) {
+	p := DefaultPolicy()
+	m := time.Minute
+	r, ns := Decide(nil, observe(Failed, 0), p)
+	deliver(&r, ns)
+	r, _ = Decide(&r, observe(Failed, 15*m), p)
+	r, _ = Decide(&r, observe(NotFound, 30*m), p)
+	r, ns = Decide(&r, observe(NotFound, 75*m), p)
+	if len(ns) != 0 || r.Status != Failed || !r.NotFoundAt.Equal(t0.Add(75*m)) {
+		t.Fatalf("404s 45m apart, checks 15m apart: got %v, status %s, first 404 %s; want nothing, FAILED, 75m",
+			ns, r.Status, off(r.NotFoundAt))
+	}
+	if _, ns = Decide(&r, observe(NotFound, 90*m), p); len(ns) != 1 || ns[0].Event != EventExpired || ns[0].Status != NotFound {
+		t.Errorf("a 404 one interval after that: got %v, want EXPIRED gone", ns)
+	}
+}
