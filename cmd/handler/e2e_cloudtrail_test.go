@@ -174,8 +174,10 @@ func TestE2ESweepDescribesOnlyWhatCanChange(t *testing.T) {
 func TestE2EGoneNeedsConfirmation(t *testing.T) {
 	s := newStack(t)
 	s.connect.SetStatus(sampleClaimed2, "FAILED", "The phone number claim failed.")
-	// Two 404s confirm "gone" only a schedule period apart (1/288 of the window: 0.2 s here),
-	// never two from overlapping runs.
+	// Two 404s confirm "gone" only a schedule period apart: the number's interval between the
+	// first 404 and the check before it (at least 1/288 of the window: 0.2 s here), and not
+	// more than two of them (the floor is capped at 12 of 0.2 s). The runs below keep such a
+	// schedule: each 2.5 s after the last one's end.
 	fn := startFunction(t, buildBootstrap(t, "build"), s.env("RETRY_WINDOW=1m", "REMINDERS=none"))
 
 	if sum := fn.mustInvoke(t, scheduled); sum.NotificationsSent != 2 {
@@ -187,6 +189,7 @@ func TestE2EGoneNeedsConfirmation(t *testing.T) {
 	s.connect.Remove(sampleClaimed2)
 	releasedAt := time.Now().UTC().Truncate(time.Second)
 	s.cloudtrail.Add(cloudtrailtest.Release(sampleClaimed2, alice, releasedAt))
+	time.Sleep(2500 * time.Millisecond)
 	sum := fn.mustInvoke(t, scheduled)
 	got := s.drain(t)
 	if len(got) != 1 || count(got, "EXPIRED", sampleClaimed2) != 1 || sum.NotificationsSent != 1 {
@@ -201,6 +204,7 @@ func TestE2EGoneNeedsConfirmation(t *testing.T) {
 	}
 
 	for run := range 2 {
+		time.Sleep(2500 * time.Millisecond)
 		fn.mustInvoke(t, scheduled)
 		got = append(got, s.drain(t)...)
 		if run == 0 && count(got, "EXPIRED", sampleFailed) != 1 {

@@ -45,7 +45,7 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 		switch gap := r.goneGap(p); {
 		case r.NotFoundAt.IsZero():
 			r.NotFoundAt, r.NotFoundAfter = o.At, r.CheckedAt
-		case o.At.Sub(r.NotFoundAt) > 2*gap:
+		case o.At.Sub(r.NotFoundAt) > r.goneWithin(p):
 			// Checks were missed since the first 404 (runs skipped, describes failing): two
 			// 404s that far apart may be two transient spells. This one starts anew, at the
 			// cadence known before.
@@ -209,7 +209,7 @@ func (r *Record) goneConfirmed(at time.Time, p Policy) bool {
 	switch {
 	case r.Status == NotFound:
 		return true
-	case !r.NotFoundAt.IsZero() && at.Sub(r.NotFoundAt) >= r.goneGap(p) && at.Sub(r.NotFoundAt) <= 2*r.goneGap(p):
+	case !r.NotFoundAt.IsZero() && at.Sub(r.NotFoundAt) >= r.goneGap(p) && at.Sub(r.NotFoundAt) <= r.goneWithin(p):
 		return true
 	default:
 		rel := r.Release
@@ -222,11 +222,22 @@ func (r *Record) goneConfirmed(at time.Time, p Policy) bool {
 // least p.GoneGap (the shortest period allowed) and at most 12 of them (a long outage before
 // the 404 must not hold "gone" back for as long).
 func (r *Record) goneGap(p Policy) time.Duration {
-	gap := p.GoneGap()
+	return min(max(p.GoneGap(), r.cadence()), 12*p.GoneGap())
+}
+
+// goneWithin is how long after the first 404 another still confirms "gone": two intervals
+// (uncapped). Later, checks were missed between them, and two 404s that far apart may come
+// from two transient spells.
+func (r *Record) goneWithin(p Policy) time.Duration {
+	return 2 * max(r.goneGap(p), r.cadence())
+}
+
+// cadence is the interval between the first 404 and the check before it, 0 when unknown.
+func (r *Record) cadence() time.Duration {
 	if r.NotFoundAfter.IsZero() || !r.NotFoundAfter.Before(r.NotFoundAt) {
-		return gap
+		return 0
 	}
-	return min(max(gap, r.NotFoundAt.Sub(r.NotFoundAfter)), 12*gap)
+	return r.NotFoundAt.Sub(r.NotFoundAfter)
 }
 
 // failingOp is the latest Claim/Update known at `at`, nil when none is: the call whose failure
