@@ -244,8 +244,10 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 		// A FAILED is about the failure it saw at its episode's first sight, which may be an
 		// earlier one than the run's (a FAILED delivered late, after a retry that failed
 		// unseen between two checks: seed 1043003).
+		// The sight's stamp may lie behind the true time by the slowest clock's skew (a laptop
+		// 20 s slow saw a failure 1 s "before" it happened: seed 1057223).
 		about := fi
-		if sf := num.at(n.FailedSince.Add(-w.p.lambdaSkew)).failureIdx; sf >= 0 && sf < fi {
+		if sf := num.at(n.FailedSince.Add(w.slackBack())).failureIdx; sf >= 0 && sf < fi {
 			about = sf
 		}
 		j.fact(r, id, fmt.Sprintf("F/%d", about), n)
@@ -372,6 +374,16 @@ func (w *World) slack() time.Duration {
 	s := max(0, w.p.lambdaSkew)
 	if w.p.laptopRuns > 0 {
 		s = max(s, w.p.laptopSkew)
+	}
+	return s
+}
+
+// slackBack is how much earlier than the truth a stamp can be: the backward skew of the
+// world's clocks.
+func (w *World) slackBack() time.Duration {
+	s := max(0, -w.p.lambdaSkew)
+	if w.p.laptopRuns > 0 {
+		s = max(s, -w.p.laptopSkew)
 	}
 	return s
 }
