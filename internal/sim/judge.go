@@ -185,7 +185,7 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 	// Never later than the real release, where the basis claims a lower bound.
 	if statesDeadline(n.Event) && (n.Basis == status.BasisTransition || n.Basis == status.BasisOperation) {
 		rel := num.release(fi, w.p.window)
-		if n.RetryDeadline.After(rel.Add(w.slack())) {
+		if ahead, _ := w.skews(); n.RetryDeadline.After(rel.Add(ahead)) {
 			j.violate(Late, r, id, "%s deadline %s (%s) is %s after the true release %s (failure %d at %s)", n.Event,
 				stamp(n.RetryDeadline), n.Basis, n.RetryDeadline.Sub(rel), stamp(rel), fi, stamp(f.at))
 		}
@@ -210,10 +210,7 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 		kinds[failureKind(c.name)] = true
 	}
 	if op := n.Operation; op != nil && !calls[op.EventID] {
-		first := fi
-		for first > 0 && num.failures[first-1].chain == f.chain {
-			first--
-		}
+		first := num.chainStart(fi)
 		for _, b := range j.bounds[id] {
 			if b.claimed && b.at.After(op.At) && b.at.Before(num.failures[first].at) && b.seq <= r.readSeq {
 				j.violate(WrongCall, r, id, "%s names %s %s at %s by %s, which a saved check at %s saw succeed",
@@ -243,11 +240,12 @@ func (j *Judge) judge(r *run, num *number, n status.Notification) {
 	case status.EventFailed:
 		// A FAILED is about the failure it saw at its episode's first sight, which may be an
 		// earlier one than the run's (a FAILED delivered late, after a retry that failed
-		// unseen between two checks: seed 1043003).
-		// The sight's stamp may lie behind the true time by the slowest clock's skew (a laptop
-		// 20 s slow saw a failure 1 s "before" it happened: seed 1057223).
+		// unseen between two checks: seed 1043003). The sight's stamp may lie behind the true
+		// time by the slowest clock's skew (a laptop 20 s slow saw a failure 1 s "before" it
+		// happened: seed 1057223).
 		about := fi
-		if sf := num.at(n.FailedSince.Add(w.slackBack())).failureIdx; sf >= 0 && sf < fi {
+		_, behind := w.skews()
+		if sf := num.at(n.FailedSince.Add(behind)).failureIdx; sf >= 0 && sf < fi {
 			about = sf
 		}
 		j.fact(r, id, fmt.Sprintf("F/%d", about), n)
@@ -304,9 +302,7 @@ func (j *Judge) fact(r *run, id, key string, n status.Notification) {
 // failed retry keeps its chain's deadline (DESIGN.md), so the bound that counts is one of the
 // chain's first failure.
 func (j *Judge) boundExisted(r *run, num *number, fi int) string {
-	for fi > 0 && num.failures[fi-1].chain == num.failures[fi].chain {
-		fi--
-	}
+	fi = num.chainStart(fi)
 	f := num.failures[fi]
 	for _, b := range j.bounds[num.id] {
 		if b.at.Before(f.at) && b.seq <= r.readSeq && r.readSeq >= 0 {
@@ -369,23 +365,14 @@ func (j *Judge) afterRun(r *run, clean bool) {
 	}
 }
 
-// slack is how much later than the truth a stamp can be: the forward skew of the world's clocks.
-func (w *World) slack() time.Duration {
-	s := max(0, w.p.lambdaSkew)
+// skews is how far a stamp can lie from the truth: ahead of it (the forward skew of the
+// world's clocks) and behind it (the backward skew).
+func (w *World) skews() (ahead, behind time.Duration) {
+	ahead, behind = max(0, w.p.lambdaSkew), max(0, -w.p.lambdaSkew)
 	if w.p.laptopRuns > 0 {
-		s = max(s, w.p.laptopSkew)
+		ahead, behind = max(ahead, w.p.laptopSkew), max(behind, -w.p.laptopSkew)
 	}
-	return s
-}
-
-// slackBack is how much earlier than the truth a stamp can be: the backward skew of the
-// world's clocks.
-func (w *World) slackBack() time.Duration {
-	s := max(0, -w.p.lambdaSkew)
-	if w.p.laptopRuns > 0 {
-		s = max(s, -w.p.laptopSkew)
-	}
-	return s
+	return ahead, behind
 }
 
 func failureKind(name string) status.Failure {

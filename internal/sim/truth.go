@@ -349,3 +349,11 @@ func (n *number) call(id string) *call {
 	}
 	return nil
 }
+
+// chainStart is the index of the first failure of failure fi's chain.
+func (n *number) chainStart(fi int) int {
+	for fi > 0 && n.failures[fi-1].chain == n.failures[fi].chain {
+		fi--
+	}
+	return fi
+}

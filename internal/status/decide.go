@@ -29,27 +29,21 @@ func Decide(prev *Record, o Observation, p Policy) (Record, []Notification) {
 	}
 	r.Format = RecordFormat
 	r.keepOperations(o)
-	if o.Status == NotFound && o.Listed {
-		// Connect listed the number in this very run: the 404 is transient, and so was any
-		// before it (two transient spells a period apart, with errors between, would
-		// otherwise confirm "gone" for a number that never left).
-		r.NotFoundAt, r.NotFoundAfter = time.Time{}, time.Time{}
-		if r.ID == "" {
-			r.Number = o.Number
-		}
-		r.CheckedAt = o.At
-		return r, nil
-	}
-	if o.Status == NotFound && !r.goneConfirmed(o.At, p) {
+	if o.Status == NotFound && (o.Listed || !r.goneConfirmed(o.At, p)) {
 		// Possibly transient: remember the first 404 and leave everything else as it was.
-		switch gap := r.goneGap(p); {
+		switch {
+		case o.Listed:
+			// Connect listed the number in this very run: the 404 is transient, and so was
+			// any before it (two transient spells a period apart, with errors between, would
+			// otherwise confirm "gone" for a number that never left).
+			r.NotFoundAt, r.NotFoundAfter = time.Time{}, time.Time{}
 		case r.NotFoundAt.IsZero():
 			r.NotFoundAt, r.NotFoundAfter = o.At, r.CheckedAt
 		case o.At.Sub(r.NotFoundAt) > r.goneWithin(p):
 			// Checks were missed since the first 404 (runs skipped, describes failing): two
 			// 404s that far apart may be two transient spells. This one starts anew, at the
 			// cadence known before.
-			r.NotFoundAt, r.NotFoundAfter = o.At, o.At.Add(-gap)
+			r.NotFoundAt, r.NotFoundAfter = o.At, o.At.Add(-r.goneGap(p))
 		}
 		if r.ID == "" {
 			r.Number = o.Number // never seen before: the record still names its number
